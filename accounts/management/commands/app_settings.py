@@ -1,0 +1,34 @@
+import json
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.models import App
+from accounts.services import update_app_settings
+
+from .create_app import _describe
+
+
+class Command(BaseCommand):
+    help = "Print an app's settings as JSON; NAME=VALUE arguments change those settings first."
+
+    def add_arguments(self, parser):
+        parser.add_argument("app_id")
+        parser.add_argument("changes", nargs="*", metavar="NAME=VALUE")
+
+    def handle(self, *args, **options):
+        app = App.objects.filter(app_id=options["app_id"]).first()
+        if app is None:
+            raise CommandError(f"No app with id {options['app_id']!r}.")
+        changes = {}
+        for item in options["changes"]:
+            name, sep, value = item.partition("=")
+            if not sep:
+                raise CommandError(f"{item!r} is not NAME=VALUE.")
+            changes[name] = value
+        if changes:
+            try:
+                update_app_settings(app=app, changes=changes)
+            except ValidationError as exc:
+                raise CommandError(_describe(exc))
+        self.stdout.write(json.dumps({"appId": app.app_id, **app.settings_dict()}, ensure_ascii=False, indent=2))

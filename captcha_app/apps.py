@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CaptchaAppConfig(AppConfig):
+    name = "captcha_app"
+    verbose_name = "Captcha"

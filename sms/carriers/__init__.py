@@ -1,0 +1,23 @@
+"""Carrier adapters by name; SMS_PROVIDERS lists the ones messages go to, in order."""
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import Carrier, OutboundMessage, SubmitResult
+from .console import ConsoleCarrier
+
+ADAPTERS: dict[str, type[Carrier]] = {
+    ConsoleCarrier.name: ConsoleCarrier,
+}
+
+__all__ = ["Carrier", "OutboundMessage", "SubmitResult", "carrier_named", "preferred_carrier"]
+
+
+def carrier_named(name: str) -> Carrier:
+    try:
+        return ADAPTERS[name]()
+    except KeyError:
+        raise ImproperlyConfigured(f"Unknown SMS provider {name!r}; known: {', '.join(sorted(ADAPTERS))}.")
+
+
+def preferred_carrier() -> Carrier:
+    return carrier_named(settings.SMS_PROVIDERS[0])

@@ -1,0 +1,143 @@
+"""Per-number sending limits: every rule of one send checked and counted in one atomic step.
+
+A rule is a sliding window: at most `limit` hits in any `window_seconds`. A calendar-day rule is
+the same thing with the day in its key (a new key each day) and a window longer than a day.
+With Redis, one Lua script checks all of a send's rules and counts them only if all pass; without
+it (one process), a lock does the same in local memory.
+"""
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from django.conf import settings
+
+from smsplatform.errors import ErrorCode, LeanCloudError
+
+
+@dataclass(frozen=True)
+class Rule:
+    key: str
+    window_seconds: int
+    limit: int
+    code: int = ErrorCode.SMS_TOO_FREQUENT
+    message: str | None = None
+
+    def error(self) -> LeanCloudError:
+        return LeanCloudError(self.code, self.message)
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """The hits one send counted, so that a send that fails later can give them back."""
+
+    keys: tuple[str, ...]
+    member: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+_ACQUIRE = """
+local now = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local window = tonumber(ARGV[2 * i + 1])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  if redis.call('ZCARD', key) >= tonumber(ARGV[2 * i + 2]) then return i end
+end
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, ARGV[2])
+  redis.call('PEXPIRE', key, tonumber(ARGV[2 * i + 1]))
+end
+return 0
+"""
+
+
+class RedisLimiter:
+    def __init__(self, url: str, prefix: str):
+        import redis
+
+        self.client = redis.Redis.from_url(url)
+        self.prefix = prefix
+        self.script = self.client.register_script(_ACQUIRE)
+
+    def acquire(self, rules: list[Rule], now: float | None = None) -> Reservation:
+        """Count one hit against every rule, or raise the first rule's error and count nothing."""
+        reservation = Reservation(keys=tuple(self.prefix + rule.key for rule in rules))
+        if not rules:
+            return reservation
+        now_ms = int((time.time() if now is None else now) * 1000)
+        args = [now_ms, reservation.member]
+        for rule in rules:
+            args += [rule.window_seconds * 1000, rule.limit]
+        broken = self.script(keys=list(reservation.keys), args=args)
+        if broken:
+            raise rules[broken - 1].error()
+        return reservation
+
+    def release(self, reservation: Reservation) -> None:
+        if reservation.keys:
+            pipe = self.client.pipeline(transaction=False)
+            for key in reservation.keys:
+                pipe.zrem(key, reservation.member)
+            pipe.execute()
+
+    def clear(self) -> None:
+        keys = list(self.client.scan_iter(match=self.prefix + "*", count=1000))
+        if keys:
+            self.client.delete(*keys)
+
+
+class LocalLimiter:
+    """The same rules in this process's memory, for the single-process embedded default."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.hits: dict[str, list[tuple[float, str]]] = {}
+
+    def acquire(self, rules: list[Rule], now: float | None = None) -> Reservation:
+        reservation = Reservation(keys=tuple(rule.key for rule in rules))
+        now = time.time() if now is None else now
+        with self.lock:
+            for rule in rules:
+                live = [hit for hit in self.hits.get(rule.key, ()) if hit[0] > now - rule.window_seconds]
+                self.hits[rule.key] = live
+                if len(live) >= rule.limit:
+                    raise rule.error()
+            for rule in rules:
+                self.hits[rule.key].append((now, reservation.member))
+        return reservation
+
+    def release(self, reservation: Reservation) -> None:
+        with self.lock:
+            for key in reservation.keys:
+                self.hits[key] = [hit for hit in self.hits.get(key, ()) if hit[1] != reservation.member]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.hits.clear()
+
+
+@lru_cache(maxsize=1)
+def get_limiter() -> RedisLimiter | LocalLimiter:
+    if settings.REDIS_URL:
+        return RedisLimiter(settings.REDIS_URL, settings.SMS_LIMIT_KEY_PREFIX)
+    return LocalLimiter()
+
+
+def sending_rules(*, app, phone: str, channel: str, category: str, signature: str) -> list[Rule]:
+    """The app's per-number limits that one message of this kind must pass (0 in a setting: none)."""
+    candidates = [
+        Rule(
+            f"app:{app.id}:{phone}:interval", app.limit_interval_seconds, 1,
+            ErrorCode.INTERNAL, f"SMS request too fast(1 request per {app.limit_interval_seconds}s).",
+        ),
+        Rule(f"sig:{signature}:{phone}:1m", 60, app.limit_per_minute),
+    ]
+    if channel == "voice":
+        candidates += [
+            Rule(f"app:{app.id}:{phone}:voice:30s", 30, app.limit_voice_per_30s),
+            Rule(f"app:{app.id}:{phone}:voice:1h", 3600, app.limit_voice_per_hour),
+            Rule(f"app:{app.id}:{phone}:voice:24h", 86400, app.limit_voice_per_day),
+        ]
+    elif category == "verification":
+        candidates.append(Rule(f"sig:{signature}:{phone}:verify:24h", 86400, app.limit_verification_per_24h))
+    return [rule for rule in candidates if rule.limit and rule.window_seconds]

@@ -1,0 +1,175 @@
+"""Writes of the SMS app: accepting a code request, checking a code, delivering messages."""
+import hashlib
+import hmac
+import logging
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from smsplatform.errors import ErrorCode, LeanCloudError
+from templates_review.rendering import compose_verification_sms, compose_voice_code
+
+from .carriers import OutboundMessage, preferred_carrier
+from .limits import get_limiter, sending_rules
+from .models import Category, Channel, Message, MessageStatus, VerificationCode
+from .phone import is_mainland_china
+from .segments import count_parts
+
+logger = logging.getLogger(__name__)
+
+CODE_DIGITS = 6
+INTERNATIONAL_DISABLED = "International SMS is disabled, please enable it in console."
+VOICE_MAINLAND_ONLY = "Voice verification codes can only be sent to mainland China numbers."
+
+
+def new_code() -> str:
+    return f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+def hash_code(*, app, purpose: str, code: str) -> str:
+    """Keyed hash of a code: useless without SECRET_KEY, the same for any number (see the index)."""
+    message = f"{app.id}|{purpose}|{code}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def is_test_number(app, phone: str) -> bool:
+    return bool(app.test_phone_number) and phone == app.test_phone_number
+
+
+def request_code(*, app, phone: str, purpose: str, ttl_minutes: int = 10, channel: str = Channel.SMS,
+                 name: str | None = None, op: str | None = None, template: str | None = None,
+                 sign: str | None = None, variables: dict | None = None) -> Message | None:
+    """Make a code for (app, phone, purpose), replacing any older one, and queue its message.
+
+    Returns the send record, or None for the app's test number, to which nothing is sent.
+    """
+    mainland = is_mainland_china(phone)
+    if channel == Channel.VOICE and not mainland:
+        raise LeanCloudError(ErrorCode.INTERNAL, VOICE_MAINLAND_ONLY)
+    if not mainland and not app.international_sms_enabled:
+        raise LeanCloudError(ErrorCode.INTERNAL, INTERNATIONAL_DISABLED)
+
+    code = new_code()
+    if channel == Channel.VOICE:
+        composed = compose_voice_code(app=app, code=code)
+    else:
+        composed = compose_verification_sms(
+            app=app, code=code, ttl_minutes=ttl_minutes, name=name, op=op,
+            template=template, sign=sign, variables=variables or {},
+        )
+
+    limiter = get_limiter()
+    reservation = limiter.acquire(sending_rules(
+        app=app, phone=phone, channel=channel, category=Category.VERIFICATION, signature=composed.signature,
+    ))
+    if is_test_number(app, phone):
+        return None
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            message = Message.objects.create(
+                app=app, phone=phone, channel=channel, category=Category.VERIFICATION, purpose=purpose,
+                template=composed.template, signature=composed.signature, text=composed.text,
+                parts=count_parts(composed.text), created_at=now,
+            )
+            VerificationCode.objects.bulk_create(
+                [VerificationCode(
+                    app=app, phone=phone, purpose=purpose, code_hash=hash_code(app=app, purpose=purpose, code=code),
+                    expires_at=now + timedelta(minutes=ttl_minutes), wrong_guesses=0, used_at=None,
+                    message=message, created_at=now,
+                )],
+                update_conflicts=True,
+                unique_fields=["app", "phone", "purpose"],
+                update_fields=["code_hash", "expires_at", "wrong_guesses", "used_at", "message", "created_at"],
+            )
+            transaction.on_commit(lambda: queue_delivery([message.id]))
+    except BaseException:
+        limiter.release(reservation)
+        raise
+    return message
+
+
+def verify_code(*, app, phone: str, purpose: str, code: str) -> None:
+    """Accept `code` once for (app, phone, purpose), or raise 603.
+
+    A code dies when used, when it expires, and after MAX_WRONG_GUESSES wrong guesses.
+    """
+    if not (isinstance(code, str) and len(code) == CODE_DIGITS and code.isdigit()):
+        raise LeanCloudError(ErrorCode.INVALID_SMS_CODE)
+    if is_test_number(app, phone):
+        if hmac.compare_digest(code, app.test_phone_code):
+            return
+        raise LeanCloudError(ErrorCode.INVALID_SMS_CODE)
+
+    now = timezone.now()
+    live = VerificationCode.objects.filter(
+        app=app, phone=phone, purpose=purpose, used_at__isnull=True,
+        expires_at__gt=now, wrong_guesses__lt=VerificationCode.MAX_WRONG_GUESSES,
+    )
+    stored = live.values_list("id", "code_hash", "message_id").first()
+    if stored is None:
+        raise LeanCloudError(ErrorCode.INVALID_SMS_CODE)
+    code_id, code_hash, message_id = stored
+    if not hmac.compare_digest(hash_code(app=app, purpose=purpose, code=code), code_hash):
+        live.filter(id=code_id).update(wrong_guesses=F("wrong_guesses") + 1)
+        raise LeanCloudError(ErrorCode.INVALID_SMS_CODE)
+    with transaction.atomic():
+        # Conditional on the row being unchanged: of two racing verifications only one wins, and a
+        # code replaced in the meantime does not verify.
+        if not live.filter(id=code_id, code_hash=code_hash).update(used_at=now):
+            raise LeanCloudError(ErrorCode.INVALID_SMS_CODE)
+        if message_id:
+            Message.objects.filter(id=message_id).move_to(MessageStatus.VERIFIED, verified_at=now)
+
+
+def queue_delivery(message_ids: list[int]) -> None:
+    from .tasks import deliver_messages
+
+    deliver_messages.delay(message_ids)
+
+
+def deliver_messages(message_ids: list[int]) -> None:
+    """Push accepted messages to their carrier. Safe to run twice: only `accepted` ones are claimed."""
+    with transaction.atomic():
+        claimed = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(id__in=message_ids, status=MessageStatus.ACCEPTED)
+            .select_related("app")
+            .order_by("id")
+        )
+        if not claimed:
+            return
+        carrier = preferred_carrier()
+        Message.objects.filter(id__in=[m.id for m in claimed]).move_to(
+            MessageStatus.SENDING, carrier=carrier.name, attempts=F("attempts") + 1,
+        )
+    outbound = [OutboundMessage(m.id, m.app.app_id, m.phone, m.text, m.channel) for m in claimed]
+    try:
+        results = carrier.submit(outbound)
+    except Exception as exc:  # the carrier's call failed as a whole: every message of the batch failed
+        logger.exception("Carrier %s failed a batch of %d", carrier.name, len(outbound))
+        Message.objects.filter(id__in=[m.id for m in claimed]).move_to(
+            MessageStatus.CALL_FAILED, error=str(exc)[:255]
+        )
+        return
+    record_submit_results(results)
+
+
+def record_submit_results(results) -> None:
+    """Write what a carrier said of a batch: one UPDATE per resulting status."""
+    now = timezone.now()
+    by_status: dict[str, list[Message]] = {}
+    for result in results:
+        by_status.setdefault(result.status, []).append(Message(
+            id=result.message_id, status=result.status, carrier_message_id=result.carrier_message_id,
+            error=result.error[:255], finished_at=now,
+        ))
+    for status, messages in by_status.items():
+        fields = ["status", "carrier_message_id", "error"]
+        if status != MessageStatus.WAITING_RECEIPT:
+            fields.append("finished_at")
+        Message.objects.may_move_to(status).bulk_update(messages, fields, batch_size=1000)

@@ -1,0 +1,73 @@
+from django.conf import settings
+from rest_framework.response import Response
+
+from smsplatform.api import LeanCloudView, enforce_ip_flow_control
+from smsplatform.errors import ErrorCode, LeanCloudError
+
+from . import services
+from .models import Channel, Purpose
+from .phone import phone_from_param
+
+MAX_TTL_MINUTES = 1440
+# Keys of requestSmsCode that are not template variables.
+REQUEST_SMS_CODE_KEYS = {"mobilePhoneNumber", "smsType", "ttl", "name", "op", "template", "sign", "validate_token"}
+
+
+def ttl_from_param(raw, default: int) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        ttl = int(raw)
+    except (TypeError, ValueError):
+        ttl = 0
+    if isinstance(raw, bool) or not 1 <= ttl <= MAX_TTL_MINUTES:
+        raise LeanCloudError(ErrorCode.INTERNAL, f"ttl must be a whole number of minutes from 1 to {MAX_TTL_MINUTES}.", 400)
+    return ttl
+
+
+def channel_from_param(raw) -> str:
+    if raw in (None, "", Channel.SMS):
+        return Channel.SMS
+    if raw == Channel.VOICE:
+        return Channel.VOICE
+    raise LeanCloudError(ErrorCode.INTERNAL, "smsType must be 'sms' or 'voice'.", 400)
+
+
+def optional_text(raw) -> str | None:
+    return str(raw) if raw not in (None, "") else None
+
+
+def require_code_service(app) -> None:
+    if not app.sms_code_service_enabled:
+        raise LeanCloudError(ErrorCode.OPERATION_FORBIDDEN)
+
+
+class RequestSmsCodeView(LeanCloudView):
+    def post(self, request):
+        app = request.auth.app
+        require_code_service(app)
+        params = self.params(request)
+        phone = phone_from_param(params.get("mobilePhoneNumber"))
+        enforce_ip_flow_control(request, "sms", settings.RATELIMIT_SMS_PER_IP)
+        services.request_code(
+            app=app,
+            phone=phone,
+            purpose=Purpose.SMS_CODE,
+            ttl_minutes=ttl_from_param(params.get("ttl"), default=10),
+            channel=channel_from_param(params.get("smsType")),
+            name=optional_text(params.get("name")),
+            op=optional_text(params.get("op")),
+            template=optional_text(params.get("template")),
+            sign=optional_text(params.get("sign")),
+            variables={k: v for k, v in params.items() if k not in REQUEST_SMS_CODE_KEYS},
+        )
+        return Response({})
+
+
+class VerifySmsCodeView(LeanCloudView):
+    def post(self, request, code):
+        app = request.auth.app
+        require_code_service(app)
+        phone = phone_from_param(self.params(request).get("mobilePhoneNumber"))
+        services.verify_code(app=app, phone=phone, purpose=Purpose.SMS_CODE, code=code)
+        return Response({})

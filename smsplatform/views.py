@@ -1,0 +1,25 @@
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .errors import ErrorCode, LeanCloudError, error_response
+from .formats import iso_date
+
+
+class ServerDateView(APIView):
+    """GET /1.1/date: needs no keys (the Python SDK's get_server_time sends none)."""
+
+    authentication_classes = []
+
+    def get(self, request):
+        return Response({"__type": "Date", "iso": iso_date(timezone.now())})
+
+
+@csrf_exempt
+def api_not_found(request, *args, **kwargs):
+    return error_response(LeanCloudError(ErrorCode.INTERNAL, "The requested resource was not found.", 404))
+
+
+def server_error(request, *args, **kwargs):
+    return error_response(LeanCloudError(ErrorCode.INTERNAL))

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TemplatesReviewConfig(AppConfig):
+    name = "templates_review"
+    verbose_name = "Signatures and templates"
