@@ -36,6 +36,11 @@ class AppAdmin(admin.ModelAdmin):
             "limit_interval_seconds", "limit_per_minute", "limit_verification_per_24h",
             "limit_voice_per_30s", "limit_voice_per_hour", "limit_voice_per_day",
         )}),
+        ("End-user accounts", {"fields": (
+            "verify_phone_on_signup", "login_requires_verified_phone",
+            "reset_password_unverified_allowed", "sms_login_enabled",
+        )}),
+        ("Captcha", {"fields": ("captcha_enabled", "force_captcha")}),
         ("Cloud engine", {"fields": ("engine_url",)}),
         ("Dates", {"fields": ("created_at", "updated_at")}),
     )

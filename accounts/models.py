@@ -95,6 +95,29 @@ class App(models.Model):
         default=5, help_text="Voice codes per number in any 24 hours (601)."
     )
 
+    # --- End-user account options ---
+    verify_phone_on_signup = models.BooleanField(
+        "Verify phone on sign-up", default=False,
+        help_text="Send a verification SMS when a user signs up or changes number with a phone.",
+    )
+    login_requires_verified_phone = models.BooleanField(
+        "Forbid login to unverified numbers", default=False,
+        help_text="Phone-and-password login needs a verified number.",
+    )
+    reset_password_unverified_allowed = models.BooleanField(
+        "SMS password reset for unverified numbers", default=False,
+    )
+    sms_login_enabled = models.BooleanField("SMS login for verified numbers", default=True)
+
+    # --- Captcha ---
+    captcha_enabled = models.BooleanField(
+        "Captcha service", default=True, help_text="Opens requestCaptcha and verifyCaptcha; off, they answer 119."
+    )
+    force_captcha = models.BooleanField(
+        "Force captcha", default=False,
+        help_text="Every SMS-sending call needs a validate_token from verifyCaptcha (else 608).",
+    )
+
     # --- Cloud engine (onVerified hook) ---
     engine_url = models.URLField(
         "Engine URL", blank=True, help_text="Your LeanEngine app's base URL; empty: no onVerified hook."
@@ -114,6 +137,12 @@ class App(models.Model):
         "limit_voice_per_30s",
         "limit_voice_per_hour",
         "limit_voice_per_day",
+        "verify_phone_on_signup",
+        "login_requires_verified_phone",
+        "reset_password_unverified_allowed",
+        "sms_login_enabled",
+        "captcha_enabled",
+        "force_captcha",
         "engine_url",
         "hook_key",
     )

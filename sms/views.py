@@ -21,7 +21,7 @@ def ttl_from_param(raw, default: int) -> int:
     except (TypeError, ValueError):
         ttl = 0
     if isinstance(raw, bool) or not 1 <= ttl <= MAX_TTL_MINUTES:
-        raise LeanCloudError(ErrorCode.INTERNAL, f"ttl must be a whole number of minutes from 1 to {MAX_TTL_MINUTES}.", 400)
+        raise LeanCloudError(ErrorCode.INTERNAL, f"ttl must be a whole number of minutes from 1 to {MAX_TTL_MINUTES}.")
     return ttl
 
 
@@ -30,7 +30,7 @@ def channel_from_param(raw) -> str:
         return Channel.SMS
     if raw == Channel.VOICE:
         return Channel.VOICE
-    raise LeanCloudError(ErrorCode.INTERNAL, "smsType must be 'sms' or 'voice'.", 400)
+    raise LeanCloudError(ErrorCode.INTERNAL, "smsType must be 'sms' or 'voice'.")
 
 
 def optional_text(raw) -> str | None:

@@ -76,7 +76,6 @@ DEFAULT_MESSAGES = {
 }
 
 DEFAULT_STATUS = {
-    ErrorCode.INTERNAL: 500,
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.OPERATION_FORBIDDEN: 403,
     ErrorCode.TOO_MANY_REQUESTS: 429,
@@ -85,9 +84,12 @@ DEFAULT_STATUS = {
 
 class LeanCloudError(Exception):
     def __init__(self, code, message=None, status=None):
+        """Code 1 without a message is the server's fault (500); with one, the caller's (400)."""
         self.code = code
         self.message = message or DEFAULT_MESSAGES.get(code, DEFAULT_MESSAGES[ErrorCode.INTERNAL])
-        self.status = status or DEFAULT_STATUS.get(code, 400)
+        if status is None:
+            status = 500 if code == ErrorCode.INTERNAL and message is None else DEFAULT_STATUS.get(code, 400)
+        self.status = status
         super().__init__(f"{self.code}: {self.message}")
 
     def as_body(self):
