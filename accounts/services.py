@@ -27,7 +27,10 @@ def _coerce(field: models.Field, raw: str):
         if lowered in ("0", "false", "no", "off"):
             return False
         raise ValidationError({field.name: f"{raw!r} is not true or false."})
-    return field.to_python(raw)
+    try:
+        return field.to_python(raw)
+    except ValidationError as exc:
+        raise ValidationError({field.name: exc.messages})
 
 
 @transaction.atomic

@@ -135,8 +135,10 @@ def queue_delivery(message_ids: list[int]) -> None:
 def deliver_messages(message_ids: list[int]) -> None:
     """Push accepted messages to their carrier. Safe to run twice: only `accepted` ones are claimed."""
     with transaction.atomic():
+        # Lock the messages only (not their app, which every accepting request references): a
+        # second run of the same task waits here, then finds them no longer `accepted`.
         claimed = list(
-            Message.objects.select_for_update(skip_locked=True)
+            Message.objects.select_for_update(of=("self",))
             .filter(id__in=message_ids, status=MessageStatus.ACCEPTED)
             .select_related("app")
             .order_by("id")

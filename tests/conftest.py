@@ -54,3 +54,19 @@ def lc(app, django_capture_on_commit_callbacks):
 @pytest.fixture
 def lc_master(app, django_capture_on_commit_callbacks):
     return LeanCloudClient(app, master=True, capture=django_capture_on_commit_callbacks)
+
+
+@pytest.fixture(scope="session")
+def live_stack(django_db_setup, tmp_path_factory):
+    """gunicorn (several processes with Redis) and a Celery worker (with a broker) on the test database."""
+    from .live import start_stack, stop
+
+    stack, processes = start_stack(tmp_path_factory.mktemp("live"))
+    yield stack
+    stop(processes)
+
+
+@pytest.fixture
+def live_app(transactional_db):
+    """An app committed to the database, so that the live servers see it."""
+    return make_app()

@@ -1,0 +1,36 @@
+# Two commands for a fresh clone:
+#   make run   set up, migrate, make a demo app and an admin login, serve on 127.0.0.1:$(PORT)
+#   make test  set up and run the whole test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+SDK_VENV := .venv-sdk
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test install clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# The official LeanCloud Python SDK pins old Werkzeug/requests: it lives in a virtualenv of its own.
+$(SDK_VENV)/.installed: requirements-sdk.txt
+	$(PYTHON) -m venv $(SDK_VENV)
+	$(SDK_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sdk.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(VENV)/bin/python manage.py migrate --noinput
+	$(VENV)/bin/python manage.py bootstrap_demo
+	@echo "SMS go to the console below and to $${SMS_CONSOLE_OUTBOX:-outbox.jsonl}; admin at http://127.0.0.1:$(PORT)/admin/"
+	DEBUG=$${DEBUG:-true} SMS_CONSOLE_OUTBOX=$${SMS_CONSOLE_OUTBOX:-$(CURDIR)/outbox.jsonl} \
+		$(VENV)/bin/python manage.py runserver 127.0.0.1:$(PORT)
+
+test: install $(SDK_VENV)/.installed
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) $(SDK_VENV) .test-db.sqlite3*

@@ -1,0 +1,109 @@
+"""Real processes for the integration tests: gunicorn serving the test database and, when a broker
+is configured, a Celery worker. Both read the same environment a deployment would."""
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from django.conf import settings
+from django.db import connection
+
+from .support import Outbox
+
+BASE_DIR = Path(settings.BASE_DIR)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{Path(db['NAME']).resolve()}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@dataclass
+class LiveStack:
+    url: str
+    outbox: Outbox
+    env: dict
+    log_dir: Path
+
+    def api(self, path: str) -> str:
+        return f"{self.url}/1.1/{path.lstrip('/')}"
+
+
+def start_stack(log_dir: Path, server_processes: int | None = None):
+    """Start gunicorn (and a worker when there is a broker); returns (stack, processes)."""
+    outbox = log_dir / "outbox.jsonl"
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "SMS_CONSOLE_OUTBOX": str(outbox),
+        "RATELIMIT_SMS_PER_IP": "",
+        "DEBUG": "false",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "CELERY_TASK_DEFAULT_QUEUE": f"test-{uuid.uuid4().hex[:8]}",
+        "PYTHONUNBUFFERED": "1",
+    }
+    port = free_port()
+    processes = server_processes or (3 if settings.REDIS_URL else 1)
+    started = []
+    server_log = open(log_dir / "gunicorn.log", "ab")
+    started.append(subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "smsplatform.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(processes), "--worker-class", "gthread", "--threads", "8", "--backlog", "256"],
+        cwd=BASE_DIR, env=env, stdout=server_log, stderr=subprocess.STDOUT,
+    ))
+    if settings.CELERY_BROKER_URL:
+        worker_log = open(log_dir / "celery.log", "ab")
+        started.append(subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "smsplatform", "worker", "--loglevel", "WARNING",
+             "--concurrency", "2", "--queues", env["CELERY_TASK_DEFAULT_QUEUE"],
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=BASE_DIR, env=env, stdout=worker_log, stderr=subprocess.STDOUT,
+        ))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"{url}/1.1/date", timeout=2).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline or started[0].poll() is not None:
+            stop(started)
+            raise RuntimeError(f"gunicorn did not come up; see {log_dir / 'gunicorn.log'}:\n"
+                               + (log_dir / "gunicorn.log").read_text()[-3000:])
+        time.sleep(0.2)
+    return LiveStack(url=url, outbox=Outbox(outbox), env=env, log_dir=log_dir), started
+
+
+def stop(processes) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def wait_until(predicate, timeout: float = 30.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
