@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from captcha_app.services import redeem_validate_token
 from smsplatform.errors import ErrorCode, LeanCloudError
 from templates_review.rendering import compose_verification_sms, compose_voice_code
 
@@ -42,7 +43,8 @@ def is_test_number(app, phone: str) -> bool:
 
 def request_code(*, app, phone: str, purpose: str, ttl_minutes: int = 10, channel: str = Channel.SMS,
                  name: str | None = None, op: str | None = None, template: str | None = None,
-                 sign: str | None = None, variables: dict | None = None) -> Message | None:
+                 sign: str | None = None, variables: dict | None = None,
+                 validate_token: str | None = None) -> Message | None:
     """Make a code for (app, phone, purpose), replacing any older one, and queue its message.
 
     Returns the send record, or None for the app's test number, to which nothing is sent.
@@ -53,6 +55,7 @@ def request_code(*, app, phone: str, purpose: str, ttl_minutes: int = 10, channe
     if not mainland and not app.international_sms_enabled:
         raise LeanCloudError(ErrorCode.INTERNAL, INTERNATIONAL_DISABLED)
 
+    redeem_validate_token(app=app, validate_token=validate_token)
     code = new_code()
     if channel == Channel.VOICE:
         composed = compose_voice_code(app=app, code=code)

@@ -60,6 +60,7 @@ class RequestSmsCodeView(LeanCloudView):
             template=optional_text(params.get("template")),
             sign=optional_text(params.get("sign")),
             variables={k: v for k, v in params.items() if k not in REQUEST_SMS_CODE_KEYS},
+            validate_token=optional_text(params.get("validate_token")),
         )
         return Response({})
 

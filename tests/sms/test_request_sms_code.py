@@ -162,3 +162,14 @@ def test_a_failed_write_counts_no_limit(lc, outbox, monkeypatch):
     assert lc.post(URL, {"mobilePhoneNumber": phone}).status_code == 200
     assert not Message.objects.filter(phone=phone, status=MessageStatus.ACCEPTED).exists()
     assert len(outbox.messages(phone)) == 1
+
+
+def test_an_app_forcing_captcha_refuses_a_request_without_validate_token(lc, app, outbox):
+    app.force_captcha = True
+    app.save()
+    phone = unique_phone()
+    response = lc.post(URL, {"mobilePhoneNumber": phone})
+    assert response.status_code == 400
+    assert response.json() == {"code": 608, "error": "Missing validate token."}
+    assert outbox.messages() == []
+    assert not Message.objects.exists()
