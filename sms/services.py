@@ -130,9 +130,29 @@ def verify_code(*, app, phone: str, purpose: str, code: str) -> None:
 
 
 def queue_delivery(message_ids: list[int]) -> None:
+    """Hand accepted messages to a worker. If the broker cannot take them now, they stay `accepted`
+    and `requeue_stalled_messages` hands them over again: the request that accepted them still succeeds."""
     from .tasks import deliver_messages
 
-    deliver_messages.delay(message_ids)
+    try:
+        deliver_messages.delay(message_ids)
+    except Exception:
+        logger.exception("Could not queue messages %s; the stalled-message sweep will retry", message_ids)
+
+
+STALLED_AFTER = timedelta(seconds=30)
+
+
+def requeue_stalled_messages(*, older_than: timedelta = STALLED_AFTER, limit: int = 1000) -> int:
+    """Queue again messages still `accepted` after `older_than` (their task was never queued or was
+    lost). Delivery claims only `accepted` messages, so a message queued twice is still sent once."""
+    stalled = list(
+        Message.objects.filter(status=MessageStatus.ACCEPTED, created_at__lt=timezone.now() - older_than)
+        .order_by("created_at").values_list("id", flat=True)[:limit]
+    )
+    if stalled:
+        queue_delivery(stalled)
+    return len(stalled)
 
 
 def deliver_messages(message_ids: list[int]) -> None:

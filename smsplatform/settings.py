@@ -15,6 +15,10 @@ SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-secret-key-change-me-i
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (absolute URLs then say https).
+if env.bool("BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = True
 
 # Mount point of the LeanCloud API: "" serves http://host/1.1/..., "sms/" serves http://host/sms/1.1/...
 API_PREFIX = env("API_PREFIX", default="").strip("/")
@@ -114,6 +118,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stalled-messages": {"task": "sms.tasks.requeue_stalled_messages", "schedule": 30.0},
+}
 
 # --- SMS ------------------------------------------------------------------------------------------
 # Carriers messages go to, in order of preference (admin-configured carriers come with routing).
