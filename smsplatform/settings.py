@@ -109,6 +109,8 @@ SMS_LIMIT_KEY_PREFIX = "smsp:lim:"
 
 # --- Celery ---------------------------------------------------------------------------------------
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    CELERY_BROKER_URL = "memory://"
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -65,7 +65,7 @@ def start_stack(log_dir: Path, server_processes: int | None = None):
          "--workers", str(processes), "--worker-class", "gthread", "--threads", "8", "--backlog", "256"],
         cwd=BASE_DIR, env=env, stdout=server_log, stderr=subprocess.STDOUT,
     ))
-    if settings.CELERY_BROKER_URL:
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
         worker_log = open(log_dir / "celery.log", "ab")
         started.append(subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "smsplatform", "worker", "--loglevel", "WARNING",
