@@ -126,10 +126,10 @@ SMS_CONSOLE_OUTBOX = env("SMS_CONSOLE_OUTBOX", default="")
 # Each requestCaptcha picks its own length (size) and image size (width, height): they are passed per
 # challenge, not set here. Images are drawn at the font's natural size and scaled to width x height.
 CAPTCHA_CHALLENGE_FUNCT = "captcha_app.challenges.random_challenge"
-CAPTCHA_LENGTH = 4  # characters, when requestCaptcha gives no size
+CAPTCHA_LENGTH = 4  # requestCaptcha's default size too; used by the library for challenges it makes itself
 CAPTCHA_FONT_SIZE = 22
 CAPTCHA_IMAGE_SIZE = None
-CAPTCHA_2X_IMAGE = True  # the image view draws at scale 1 to 3, whichever is nearest the asked height
+CAPTCHA_2X_IMAGE = True  # the library's scale 2, which images about 60 px high are drawn at
 CAPTCHA_TIMEOUT = 3  # minutes: the longest ttl; each challenge stores its own expiry
 
 # --- Per-client-IP flow control (django-ratelimit) -------------------------------------------------

@@ -3,6 +3,7 @@ from datetime import timedelta
 from io import BytesIO
 from urllib.parse import urlsplit
 
+from captcha.models import CaptchaStore
 from django.db.models import F
 from PIL import Image
 
@@ -56,3 +57,4 @@ def time_passes(seconds: float) -> None:
         field: F(field) - delta
         for field in ("created_at", "expires_at", "answered_at", "validate_token_expires_at", "redeemed_at")
     })
+    CaptchaStore.objects.update(expiration=F("expiration") - delta)

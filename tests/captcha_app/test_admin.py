@@ -1,7 +1,9 @@
 import re
 
 import pytest
+from captcha.models import CaptchaStore
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 
 from tests.support import LeanCloudClient, make_app
 
@@ -79,3 +81,14 @@ def test_challenges_are_listed_without_their_answers(staff, app):
     assert detail.status_code == 200
     for page in (listing, detail.content.decode()):
         assert answer_of(token) not in page.upper()
+
+
+def test_cleaning_expired_answers_keeps_the_figures(staff, app):
+    """django-simple-captcha's `captcha_clean` (run from cron) drops expired answers, not the counts."""
+    play(app, solved=1, failed=1, unanswered=1)
+    play(make_app(), unanswered=1)
+    time_passes(181)
+    live = request_captcha(LeanCloudClient(app))["captcha_token"]
+    call_command("captcha_clean", verbosity=0)
+    assert list(CaptchaStore.objects.values_list("challenge", flat=True)) == [answer_of(live)]
+    assert row_of(staff.get(USAGE).content.decode(), app)[4:8] == ["4", "1", "1", "2"]

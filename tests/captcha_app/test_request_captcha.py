@@ -41,9 +41,10 @@ def mounted_under_sms(settings):
         reload(smsplatform.urls)
         clear_url_caches()
 
+    original = settings.API_PREFIX
     remount("sms")
     yield
-    remount("")
+    remount(original)
 
 
 def test_the_image_url_carries_the_deployment_prefix(lc, mounted_under_sms):
