@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from captcha_app.services import redeem_validate_token
+from captcha_app.services import check_validate_token, redeem_validate_token
 from smsplatform.errors import ErrorCode, LeanCloudError
 from templates_review.rendering import compose_verification_sms, compose_voice_code
 
@@ -55,7 +55,7 @@ def request_code(*, app, phone: str, purpose: str, ttl_minutes: int = 10, channe
     if not mainland and not app.international_sms_enabled:
         raise LeanCloudError(ErrorCode.INTERNAL, INTERNATIONAL_DISABLED)
 
-    redeem_validate_token(app=app, validate_token=validate_token)
+    check_validate_token(app=app, validate_token=validate_token)
     code = new_code()
     if channel == Channel.VOICE:
         composed = compose_voice_code(app=app, code=code)
@@ -69,10 +69,12 @@ def request_code(*, app, phone: str, purpose: str, ttl_minutes: int = 10, channe
     reservation = limiter.acquire(sending_rules(
         app=app, phone=phone, channel=channel, category=Category.VERIFICATION, signature=composed.signature,
     ))
-    if is_test_number(app, phone):
-        return None
     try:
         with transaction.atomic():
+            # Spent here, once the limits passed and with the message: a refused request keeps its token.
+            redeem_validate_token(app=app, validate_token=validate_token)
+            if is_test_number(app, phone):
+                return None
             now = timezone.now()
             message = Message.objects.create(
                 app=app, phone=phone, channel=channel, category=Category.VERIFICATION, purpose=purpose,

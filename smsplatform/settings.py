@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_ratelimit",
+    "captcha",
     "accounts",
     "sms",
     "templates_review",
@@ -130,10 +131,25 @@ SMS_PROVIDERS = env.list("SMS_PROVIDERS", default=["console"])
 # The console carrier appends each message as a JSON line to this file when it is set.
 SMS_CONSOLE_OUTBOX = env("SMS_CONSOLE_OUTBOX", default="")
 
+# --- Captcha (django-simple-captcha draws the challenges) -----------------------------------------
+# Each requestCaptcha picks its own length (size) and image size (width, height): they are passed per
+# challenge, not set here. Images are drawn at the font's natural size and scaled to width x height.
+CAPTCHA_CHALLENGE_FUNCT = "captcha_app.challenges.random_challenge"
+CAPTCHA_LENGTH = 4  # requestCaptcha's default size too; used by the library for challenges it makes itself
+CAPTCHA_FONT_SIZE = 22
+CAPTCHA_IMAGE_SIZE = None
+CAPTCHA_2X_IMAGE = True  # the library's scale 2, which images about 60 px high are drawn at
+CAPTCHA_TIMEOUT = 3  # minutes: the longest ttl; each challenge stores its own expiry
+
 # --- Per-client-IP flow control (django-ratelimit) -------------------------------------------------
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 # Calls that send an SMS, per client IP: "<count>/<s|m|h|d>", or "" for no limit.
 RATELIMIT_SMS_PER_IP = env("RATELIMIT_SMS_PER_IP", default="100/m")
+# Captcha calls, per client IP. A person asks for a captcha (and its image) once or twice per SMS
+# and answers it once; a bot guessing answers or farming images hits these first.
+RATELIMIT_CAPTCHA_PER_IP = env("RATELIMIT_CAPTCHA_PER_IP", default="200/m")  # requestCaptcha
+RATELIMIT_CAPTCHA_IMAGE_PER_IP = env("RATELIMIT_CAPTCHA_IMAGE_PER_IP", default="200/m")  # captchaImage
+RATELIMIT_VERIFY_CAPTCHA_PER_IP = env("RATELIMIT_VERIFY_CAPTCHA_PER_IP", default="100/m")  # verifyCaptcha
 # Behind a proxy: the request header that carries the client address, e.g. HTTP_X_FORWARDED_FOR.
 RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default=None)
 RATELIMIT_FAIL_OPEN = False

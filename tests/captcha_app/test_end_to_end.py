@@ -1,0 +1,37 @@
+"""A person on a page of an app that forces captcha: sees the image, types what it shows, gets the SMS."""
+import pytest
+
+from sms.models import Message, MessageStatus
+from tests.support import LeanCloudClient, unique_phone
+
+from .support import answer_of, png_of, relative, request_captcha
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_person_solves_a_captcha_and_receives_one_sms(lc, app, outbox):
+    app.force_captcha = True
+    app.save()
+    phone = unique_phone()
+
+    captcha = request_captcha(lc, "width=120&height=40")
+    image = png_of(LeanCloudClient().get(relative(captcha["captcha_url"])))  # the <img>, without keys
+    assert (image.format, image.size) == ("PNG", (120, 40))
+
+    typed = answer_of(captcha["captcha_token"]).lower()  # what the image shows, as the person types it
+    verified = lc.post("/1.1/verifyCaptcha", {"captcha_code": typed, "captcha_token": captcha["captcha_token"]})
+    assert verified.status_code == 200
+    validate_token = verified.json()["validate_token"]
+
+    sent = lc.post("/1.1/requestSmsCode", {"mobilePhoneNumber": phone, "validate_token": validate_token})
+    assert sent.status_code == 200
+    [sms] = outbox.messages(phone)
+    assert f"【{app.name}】" in sms["text"]
+    code = outbox.last_code(phone)
+    assert lc.post(f"/1.1/verifySmsCode/{code}", {"mobilePhoneNumber": phone}).status_code == 200
+    assert Message.objects.get(phone=phone).status == MessageStatus.VERIFIED
+
+    # The image is gone once answered, and the token was good for that one SMS only.
+    assert LeanCloudClient().get(relative(captcha["captcha_url"])).status_code == 404
+    again = lc.post("/1.1/requestSmsCode", {"mobilePhoneNumber": unique_phone(), "validate_token": validate_token})
+    assert again.json() == {"code": 608, "error": "Missing validate token."}

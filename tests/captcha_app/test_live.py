@@ -1,0 +1,120 @@
+"""Against real server processes: racing requests, and the official Python SDK, unchanged."""
+import json
+import subprocess
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+from PIL import Image
+
+from sms.models import Message, MessageStatus
+from tests.live import wait_until
+from tests.support import sign_header, unique_phone
+
+from .support import answer_of
+
+pytestmark = pytest.mark.live
+
+CALLS = 20
+SDK_PYTHON = Path(settings.BASE_DIR) / ".venv-sdk" / "bin" / "python"
+
+
+def headers(app):
+    return {"X-LC-Id": app.app_id, "X-LC-Sign": sign_header(app.app_key), "Content-Type": "application/json;charset=utf-8"}
+
+
+def race(call):
+    barrier = threading.Barrier(CALLS)
+
+    def one(n):
+        barrier.wait()
+        return call(n)
+
+    with ThreadPoolExecutor(CALLS) as pool:
+        return list(pool.map(one, range(CALLS)))
+
+
+def new_captcha(stack, app):
+    response = requests.get(stack.api("requestCaptcha"), headers=headers(app), timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.fixture
+def forced_app(live_app):
+    live_app.force_captcha = True
+    live_app.save()
+    return live_app
+
+
+def test_racing_right_answers_get_one_validate_token(live_stack, live_app):
+    token = new_captcha(live_stack, live_app)["captcha_token"]
+    body = {"captcha_token": token, "captcha_code": answer_of(token)}
+    responses = race(lambda n: requests.post(live_stack.api("verifyCaptcha"), json=body, headers=headers(live_app), timeout=60))
+    assert Counter(r.status_code for r in responses) == {200: 1, 400: CALLS - 1}
+
+
+def test_racing_requests_with_one_validate_token_send_one_sms(live_stack, forced_app):
+    token = new_captcha(live_stack, forced_app)["captcha_token"]
+    verified = requests.post(
+        live_stack.api("verifyCaptcha"), json={"captcha_token": token, "captcha_code": answer_of(token)},
+        headers=headers(forced_app), timeout=30,
+    )
+    validate_token = verified.json()["validate_token"]
+    phones = [unique_phone() for _ in range(CALLS)]
+    responses = race(lambda n: requests.post(
+        live_stack.api("requestSmsCode"), json={"mobilePhoneNumber": phones[n], "validate_token": validate_token},
+        headers=headers(forced_app), timeout=60,
+    ))
+    assert Counter(r.status_code for r in responses) == {200: 1, 400: CALLS - 1}
+    assert {r.json()["code"] for r in responses if r.status_code == 400} == {608}
+    [winner] = [phones[n] for n, r in enumerate(responses) if r.status_code == 200]
+    wait_until(lambda: Message.objects.filter(phone=winner, status=MessageStatus.DELIVERED).exists(), what="the SMS")
+    assert Message.objects.filter(phone__in=phones).count() == 1
+    assert len(live_stack.outbox.wait_for(winner, 1)) == 1
+
+
+def run_sdk(stack, app, **env) -> dict:
+    assert SDK_PYTHON.exists(), "the SDK virtualenv is missing: `make test` builds .venv-sdk"
+    finished = subprocess.run(
+        [str(SDK_PYTHON), str(Path(__file__).parent / "sdk_python_captcha.py")],
+        env={"PATH": "/usr/bin:/bin", "LEANCLOUD_API_SERVER": stack.url, "APP_ID": app.app_id,
+             "APP_KEY": app.app_key, "MASTER_KEY": app.master_key, **env},
+        capture_output=True, text=True, timeout=120,
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    return json.loads(finished.stdout)
+
+
+def image_size(url):
+    response = requests.get(url, timeout=30)  # as an <img> would: no keys
+    assert (response.status_code, response.headers["Content-Type"]) == (200, "image/png")
+    return Image.open(BytesIO(response.content)).size
+
+
+def test_the_python_sdk_solves_a_captcha_and_unlocks_one_sms(live_stack, forced_app):
+    asked = run_sdk(live_stack, forced_app, STEP="request")
+    assert asked["client_size"] == {"code": 119, "error": "size can only be set with the master key."}
+    assert asked["bad_width"] == {"code": 1, "error": "width must be a whole number from 60 to 200."}
+    assert asked["client"]["url"].startswith(f"{live_stack.url}/1.1/captchaImage?appId={forced_app.app_id}&token=")
+    assert image_size(asked["client"]["url"]) == (120, 40)
+    assert image_size(asked["master"]["url"]) == (200, 100)
+    assert len(answer_of(asked["master"]["token"])) == 6
+
+    phone, other_phone = unique_phone(), unique_phone()
+    solved = run_sdk(
+        live_stack, forced_app, STEP="solve", TOKEN=asked["client"]["token"], URL=asked["client"]["url"],
+        CODE=answer_of(asked["client"]["token"]).lower(), WRONG_TOKEN=asked["wrong"]["token"],
+        PHONE=phone, OTHER_PHONE=other_phone,
+    )
+    assert solved["wrong_answer"] == {"code": 1, "error": "Invalid captcha code; request a new captcha."}
+    assert solved["validate_token"]
+    assert solved["without_token"] == {"code": 608, "error": "Missing validate token."}
+    assert solved["reuse"] == {"code": 608, "error": "Missing validate token."}
+    assert len(live_stack.outbox.wait_for(phone, 1)) == 1
+    assert live_stack.outbox.messages(other_phone) == []
