@@ -170,6 +170,8 @@ class App(models.Model):
                 self.test_phone_number = normalize_phone(self.test_phone_number)
             except ValueError as exc:
                 raise ValidationError({"test_phone_number": str(exc)})
+        if self.force_captcha and not self.captcha_enabled:
+            raise ValidationError({"force_captcha": "Forcing captcha needs the captcha service on."})
         if self.app_key and self.app_key == self.master_key:
             raise ValidationError({"master_key": "The master key must differ from the app key."})
 

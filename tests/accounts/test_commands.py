@@ -67,12 +67,13 @@ def test_app_settings_prints_and_changes_settings():
     ("test_phone_number=123", "test_phone_number"),
     ("timezone=Mars/Olympus", "timezone"),
     ("missing-equals", "NAME=VALUE"),
+    ("force_captcha=true captcha_enabled=false", "force_captcha"),
 ])
 def test_app_settings_refuses_bad_changes_and_changes_nothing(change, message):
     app_id = json.loads(run("create_app", "--name", "X"))["appId"]
     before = App.objects.get(app_id=app_id).settings_dict()
     with pytest.raises(CommandError, match=message):
-        run("app_settings", app_id, "limit_interval_seconds=0", change)
+        run("app_settings", app_id, "limit_interval_seconds=0", *change.split(" "))
     assert App.objects.get(app_id=app_id).settings_dict() == before
 
 
