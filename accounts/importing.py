@@ -23,6 +23,7 @@ class BadRow(ValueError):
 
 @dataclass
 class ExportRow:
+    position: int
     where: str  # "line 12" (JSON lines) or "row 12" (JSON array)
     data: dict | None
     problem: str = ""
@@ -46,7 +47,7 @@ def read_export(path: Path) -> Iterator[ExportRow]:
             whole = whole["results"]
     if whole is not None:
         for number, item in enumerate(whole, 1):
-            yield _row(f"row {number}", item)
+            yield _row(number, f"row {number}", item)
         return
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -54,15 +55,15 @@ def read_export(path: Path) -> Iterator[ExportRow]:
         try:
             item = json.loads(line)
         except ValueError as exc:
-            yield ExportRow(f"line {number}", None, f"not JSON ({exc.msg})")
+            yield ExportRow(number, f"line {number}", None, f"not JSON ({exc.msg})")
             continue
-        yield _row(f"line {number}", item)
+        yield _row(number, f"line {number}", item)
 
 
-def _row(where: str, item) -> ExportRow:
+def _row(position: int, where: str, item) -> ExportRow:
     if not isinstance(item, dict):
-        return ExportRow(where, None, "not a JSON object")
-    return ExportRow(where, item)
+        return ExportRow(position, where, None, "not a JSON object")
+    return ExportRow(position, where, item)
 
 
 def _date(value, name: str) -> datetime:

@@ -16,7 +16,7 @@ from sms.phone import phone_from_param
 from smsplatform.errors import ErrorCode, LeanCloudError
 
 from . import selectors
-from .importing import BadRow, user_from_export
+from .importing import BadRow, ExportRow, user_from_export
 from .models import Account, App, EndUser, HookAttempt, Session, hash_session_token, new_session_token
 
 logger = logging.getLogger(__name__)
@@ -511,14 +511,18 @@ def call_on_verified_hook(*, user_id: int, user_json: dict, attempt: int) -> Hoo
 
 # --- Importing LeanCloud users ------------------------------------------------------------------
 
-IMPORT_BATCH_SIZE = 1000
+IMPORT_BATCH_SIZE = 5000
 
 
 @dataclass
 class ImportReport:
     imported: int = 0
     skipped: int = 0
-    bad: list[tuple[str, str]] = field(default_factory=list)
+    bad: dict[int, tuple[str, str]] = field(default_factory=dict)  # position: (where, problem)
+
+    def bad_rows(self) -> list[tuple[str, str]]:
+        """(where, problem) of every bad row, in the export's order."""
+        return [self.bad[position] for position in sorted(self.bad)]
 
 
 def import_leancloud_users(*, app: App, rows, batch_size: int = IMPORT_BATCH_SIZE) -> ImportReport:
@@ -528,18 +532,18 @@ def import_leancloud_users(*, app: App, rows, batch_size: int = IMPORT_BATCH_SIZ
     number another user has) is reported with where it stands, and the rest go on.
     """
     report = ImportReport()
-    batch: list[tuple[str, EndUser, str]] = []
+    batch: list[tuple[ExportRow, EndUser, str]] = []
     now = timezone.now()
     for row in rows:
         if row.problem:
-            report.bad.append((row.where, row.problem))
+            report.bad[row.position] = (row.where, row.problem)
             continue
         try:
             user, token = user_from_export(app, row.data, now=now)
         except BadRow as exc:
-            report.bad.append((row.where, str(exc)))
+            report.bad[row.position] = (row.where, str(exc))
             continue
-        batch.append((row.where, user, token))
+        batch.append((row, user, token))
         if len(batch) >= batch_size:
             _import_batch(app=app, batch=batch, report=report)
             batch = []
@@ -548,7 +552,7 @@ def import_leancloud_users(*, app: App, rows, batch_size: int = IMPORT_BATCH_SIZ
     return report
 
 
-def _import_batch(*, app: App, batch: list[tuple[str, EndUser, str]], report: ImportReport) -> None:
+def _import_batch(*, app: App, batch: list[tuple[ExportRow, EndUser, str]], report: ImportReport) -> None:
     existing = EndUser.objects.filter(app=app)
     known_ids = set(existing.filter(object_id__in=[u.object_id for _, u, _ in batch])
                     .values_list("object_id", flat=True))
@@ -562,37 +566,37 @@ def _import_batch(*, app: App, batch: list[tuple[str, EndUser, str]], report: Im
             .values_list("mobile_phone_number", flat=True)),
     }
     accepted = []
-    for where, user, token in batch:
+    for row, user, token in batch:
         if user.object_id in known_ids:
             report.skipped += 1
             continue
         values = {"username": user.username, "email": user.email, "mobilePhoneNumber": user.mobile_phone_number}
         clash = next((name for name, value in values.items() if value and value in taken[name]), None)
         if clash:
-            report.bad.append((where, f"{clash} {values[clash]!r} belongs to another user"))
+            report.bad[row.position] = (row.where, f"{clash} {values[clash]!r} belongs to another user")
             continue
         known_ids.add(user.object_id)
         for name, value in values.items():
             if value:
                 taken[name].add(value)
-        accepted.append((where, user, token))
+        accepted.append((row, user, token))
     try:
         with transaction.atomic():
             _insert_imported(accepted)
         report.imported += len(accepted)
     except IntegrityError:
         # Someone else wrote a clashing user meanwhile: go one by one to find which.
-        for where, user, token in accepted:
+        for row, user, token in accepted:
             user.pk = None
             try:
                 with transaction.atomic():
-                    _insert_imported([(where, user, token)])
+                    _insert_imported([(row, user, token)])
                 report.imported += 1
             except IntegrityError:
-                report.bad.append((where, "objectId, username, email or number belongs to another user"))
+                report.bad[row.position] = (row.where, "objectId, username, email or number belongs to another user")
 
 
-def _insert_imported(rows: list[tuple[str, EndUser, str]]) -> None:
+def _insert_imported(rows: list[tuple[ExportRow, EndUser, str]]) -> None:
     users = EndUser.objects.bulk_create([user for _, user, _ in rows])
     with_tokens = [(user, token) for user, (_, _, token) in zip(users, rows) if token]
     if with_tokens and any(user.pk is None for user, _ in with_tokens):
