@@ -246,9 +246,18 @@ class EndUser(models.Model):
         """None makes the password unusable: the user logs in by SMS only."""
         self.password = make_password(raw_password)
 
-    def as_leancloud(self, *, session_token: str | None = None) -> dict:
-        """The user as LeanCloud shows it: custom fields, then the built-in ones; never the password."""
+    # Third-party login data: shown to the user itself and the master key only.
+    PRIVATE_FIELDS = ("authData",)
+
+    def as_leancloud(self, *, session_token: str | None = None, public: bool = False) -> dict:
+        """The user as LeanCloud shows it: custom fields, then the built-in ones; never the password.
+
+        `public`: as anyone else than the user and the master key sees it.
+        """
         shown = dict(self.custom)
+        if public:
+            for field in self.PRIVATE_FIELDS:
+                shown.pop(field, None)
         shown.update({
             "objectId": self.object_id,
             "username": self.username,

@@ -70,12 +70,13 @@ class UserAPIView(LeanCloudView):
             raise LeanCloudError(ErrorCode.USER_NOT_FOUND)
         return user
 
+    def is_caller(self, request, user) -> bool:
+        caller = self.session_user(request)
+        return caller is not None and caller.pk == user.pk
+
     def require_may_alter(self, request, user) -> None:
         """A user changes only itself; the master key changes anyone."""
-        if request.auth.is_master:
-            return
-        caller = self.session_user(request)
-        if caller is None or caller.pk != user.pk:
+        if not request.auth.is_master and not self.is_caller(request, user):
             raise LeanCloudError(ErrorCode.SESSION_REQUIRED)
 
 
@@ -127,7 +128,9 @@ class UserDetailView(UserAPIView):
     """GET, PUT, DELETE /users/<id> and /classes/_User/<id> (where both SDKs save and fetch users)."""
 
     def get(self, request, object_id):
-        return Response(self.target(request, object_id).as_leancloud())
+        user = self.target(request, object_id)
+        public = not request.auth.is_master and not self.is_caller(request, user)
+        return Response(user.as_leancloud(public=public))
 
     def put(self, request, object_id):
         user = self.target(request, object_id)

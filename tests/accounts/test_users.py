@@ -334,3 +334,14 @@ def test_dates_are_plain_iso_strings_in_utc(lc):
     body = sign_up(lc, "alice")
     created = datetime.fromisoformat(body["createdAt"].replace("Z", "+00:00"))
     assert created.utcoffset().total_seconds() == 0
+
+
+def test_third_party_login_data_is_shown_to_the_user_and_the_master_key_only(lc, lc_master):
+    body = sign_up(lc, "alice", authData={"weixin": {"openid": "o1", "access_token": "secret"}})
+    url = f"/1.1/users/{body['objectId']}"
+    assert "authData" not in lc.get(url).json()
+    other = sign_up(lc, "bob")["sessionToken"]
+    assert "authData" not in lc.get(url, **session(other)).json()
+    assert lc.get(url, **session(body["sessionToken"])).json()["authData"]["weixin"]["openid"] == "o1"
+    assert lc_master.get(url).json()["authData"]["weixin"]["access_token"] == "secret"
+    assert "authData" in lc.get("/1.1/users/me", **session(body["sessionToken"])).json()
