@@ -30,34 +30,51 @@ class ExportRow:
 
 
 def read_export(path: Path) -> Iterator[ExportRow]:
-    """Every row of the export with where it stands; a row that is not a JSON object has `problem`."""
-    text = Path(path).read_text(encoding="utf-8-sig")
-    stripped = text.lstrip()
-    whole = None
-    if stripped.startswith("["):
-        whole = json.loads(text)
-    elif stripped.startswith("{"):
-        try:
-            whole = json.loads(text)
-        except ValueError:
-            whole = None
-        if not (isinstance(whole, dict) and isinstance(whole.get("results"), list)):
-            whole = None  # JSON lines, one of which may be the whole file
-        else:
-            whole = whole["results"]
-    if whole is not None:
-        for number, item in enumerate(whole, 1):
-            yield _row(number, f"row {number}", item)
+    """Every row of the export with where it stands; a row that is not a JSON object has `problem`.
+
+    JSON lines are read a line at a time; the other two forms are read whole.
+    """
+    with open(path, encoding="utf-8-sig") as lines:
+        first = next((line for line in lines if line.strip()), "")
+    if first.lstrip().startswith("{") and _is_lone_row(first):
+        yield from _read_lines(path)
         return
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except ValueError as exc:
-            yield ExportRow(number, f"line {number}", None, f"not JSON ({exc.msg})")
-            continue
-        yield _row(number, f"line {number}", item)
+    try:
+        with open(path, encoding="utf-8-sig") as whole:
+            data = json.load(whole)
+    except ValueError:
+        if first.lstrip().startswith("["):
+            raise
+        yield from _read_lines(path)  # JSON lines whose first line is bad
+        return
+    if isinstance(data, dict) and isinstance(data.get("results"), list):
+        data = data["results"]
+    if not isinstance(data, list):
+        data = [data]
+    for number, item in enumerate(data, 1):
+        yield _row(number, f"row {number}", item)
+
+
+def _is_lone_row(line: str) -> bool:
+    """Whether a first line is a row of its own, not the opening of `{"results": [...]}`."""
+    try:
+        item = json.loads(line)
+    except ValueError:
+        return False
+    return not (isinstance(item, dict) and isinstance(item.get("results"), list))
+
+
+def _read_lines(path: Path) -> Iterator[ExportRow]:
+    with open(path, encoding="utf-8-sig") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except ValueError as exc:
+                yield ExportRow(number, f"line {number}", None, f"not JSON ({exc.msg})")
+                continue
+            yield _row(number, f"line {number}", item)
 
 
 def _row(position: int, where: str, item) -> ExportRow:

@@ -292,11 +292,13 @@ class Session(models.Model):
     """A logged-in end user: one per login; a user may hold several."""
 
     user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="sessions")
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_hash = models.CharField(max_length=64, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-id"]
+        # A constraint rather than unique=True: no second (LIKE) index on PostgreSQL.
+        constraints = [models.UniqueConstraint(fields=["token_hash"], name="accounts_session_token")]
 
     def __str__(self):
         return f"session of {self.user_id} since {self.created_at:%Y-%m-%d %H:%M}"

@@ -49,6 +49,8 @@ def write(path, rows, form="jsonl"):
                                 for row in rows), encoding="utf-8")
     elif form == "array":
         path.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+    elif form == "results":
+        path.write_text(json.dumps({"results": rows}, ensure_ascii=False, indent=2), encoding="utf-8")
     else:
         path.write_text(json.dumps({"results": rows}, ensure_ascii=False), encoding="utf-8")
     return path
@@ -84,7 +86,7 @@ def test_imported_users_keep_their_data_and_log_in_with_their_old_password(lc, a
     assert lc.post("/1.1/login", {"username": "user1", "password": "wrong"}).json()["code"] == 210
 
 
-@pytest.mark.parametrize("form", ["jsonl", "array", "results"])
+@pytest.mark.parametrize("form", ["jsonl", "array", "results", "results-on-one-line"])
 def test_the_three_export_forms(app, tmp_path, form):
     out, _ = run(app, write(tmp_path / "users.json", [export_row(n) for n in range(1, 6)], form), "--batch-size", "2")
     assert out.startswith("Imported 5, skipped 0 already present, 0 bad row(s)")
