@@ -69,7 +69,6 @@ def update_app_settings(*, app: App, changes: dict[str, str]) -> App:
 # Keys of a `_User` body that are never stored among its custom fields.
 NOT_STORED = {"objectId", "createdAt", "updatedAt", "sessionToken", "smsCode", "validate_token", "salt",
               "className", "__type"}
-BUILT_IN = {"username", "password", "email", "emailVerified", "mobilePhoneNumber", "mobilePhoneVerified"}
 # What usersByMobilePhone accepts: requestSmsCode's codes (as both SDKs document), and login codes.
 SIGN_UP_OR_LOG_IN_PURPOSES = [Purpose.SMS_CODE, Purpose.SIGNUP_OR_LOGIN, Purpose.LOGIN]
 _DELETE = object()
@@ -131,7 +130,9 @@ def _assign(user: EndUser, fields: dict, *, is_master: bool) -> set[str]:
             user.set_password(password)
             changed.add(key)
         elif key == "email":
-            email = "" if _is_delete(value) else str(value)
+            if not (_is_delete(value) or isinstance(value, str)):
+                raise LeanCloudError(ErrorCode.INTERNAL, "email must be a string.")
+            email = "" if _is_delete(value) else value
             if email != user.email:
                 user.email, user.email_verified = email, False
                 changed.add(key)
@@ -202,7 +203,13 @@ def _guard_login(*, app: App, user: EndUser, check) -> None:
     """Run `check` (which raises on wrong credentials) under the user's failed-login lockout (219)."""
     limiter = get_limiter()
     reservation = limiter.acquire(login_failure_rules(app=app, user_id=user.id))
-    check()
+    try:
+        check()
+    except LeanCloudError:
+        raise  # wrong credentials: the attempt stays counted
+    except BaseException:
+        limiter.release(reservation)
+        raise
     limiter.release(reservation)
 
 
