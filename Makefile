@@ -4,10 +4,11 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 SDK_VENV := .venv-sdk
+JS_E2E := tests/e2e/js
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test install clean
+.PHONY: run test install js clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +21,14 @@ $(SDK_VENV)/.installed: requirements-sdk.txt
 	$(SDK_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sdk.txt
 	touch $@
 
+# The official JS SDK (leancloud-storage) and LeanEngine (leanengine), exactly as locked, for tests/e2e.
+$(JS_E2E)/node_modules/.installed: $(JS_E2E)/package.json $(JS_E2E)/package-lock.json
+	cd $(JS_E2E) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 install: $(VENV)/.installed
+
+js: $(JS_E2E)/node_modules/.installed
 
 run: install
 	$(VENV)/bin/python manage.py migrate --noinput
@@ -29,8 +37,8 @@ run: install
 	DEBUG=$${DEBUG:-true} SMS_CONSOLE_OUTBOX=$${SMS_CONSOLE_OUTBOX:-$(CURDIR)/outbox.jsonl} \
 		$(VENV)/bin/python manage.py runserver 127.0.0.1:$(PORT)
 
-test: install $(SDK_VENV)/.installed
+test: install $(SDK_VENV)/.installed js
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) $(SDK_VENV) .test-db.sqlite3*
+	rm -rf $(VENV) $(SDK_VENV) $(JS_E2E)/node_modules .test-db.sqlite3*

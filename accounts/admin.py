@@ -1,6 +1,8 @@
 from django.contrib import admin
 
-from .models import Account, App
+from sms.phone import InvalidPhoneNumber, normalize_phone
+
+from .models import Account, App, EndUser, HookAttempt, Session
 
 
 class AppInline(admin.TabularInline):
@@ -53,3 +55,86 @@ class AppAdmin(admin.ModelAdmin):
         if obj is None:
             return self.fieldsets[:-1]
         return self.fieldsets
+
+
+class SessionInline(admin.TabularInline):
+    model = Session
+    fields = ("created_at",)
+    readonly_fields = ("created_at",)
+    extra = 0
+    can_delete = True
+    show_change_link = False
+
+
+@admin.register(EndUser)
+class EndUserAdmin(admin.ModelAdmin):
+    list_display = ("username", "object_id", "mobile_phone_number", "mobile_phone_verified", "email", "app", "created_at")
+    list_filter = ("app", "mobile_phone_verified", "email_verified")
+    search_fields = ("=object_id", "=username", "=mobile_phone_number", "=email")
+    search_help_text = "An objectId, a username, an email or a phone number (as typed: 186..., +86 186...)."
+    list_select_related = ("app",)
+    ordering = ("-id",)
+    show_full_result_count = False
+    readonly_fields = ("object_id", "password", "created_at", "updated_at")
+    fields = ("app", "object_id", "username", "password", "email", "email_verified", "mobile_phone_number",
+              "mobile_phone_verified", "custom", "created_at", "updated_at")
+    inlines = [SessionInline]
+    actions = ["end_sessions"]
+
+    def get_search_results(self, request, queryset, search_term):
+        try:
+            search_term = normalize_phone(search_term)
+        except InvalidPhoneNumber:
+            pass
+        return super().get_search_results(request, queryset, search_term)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj else ("object_id", "password", "created_at", "updated_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="End every session of the selected users")
+    def end_sessions(self, request, queryset):
+        ended, _ = Session.objects.filter(user__in=queryset).delete()
+        self.message_user(request, f"{ended} session(s) ended.")
+
+
+@admin.register(Session)
+class SessionAdmin(admin.ModelAdmin):
+    list_display = ("user", "app", "created_at")
+    list_filter = ("user__app",)
+    search_fields = ("=user__object_id", "=user__username")
+    search_help_text = "The user's objectId or username."
+    list_select_related = ("user", "user__app")
+    readonly_fields = ("user", "created_at")
+    fields = ("user", "created_at")
+    show_full_result_count = False
+
+    @admin.display(description="App")
+    def app(self, session):
+        return session.user.app
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(HookAttempt)
+class HookAttemptAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "app", "user", "hook", "attempt", "succeeded", "status_code", "duration_ms", "error")
+    list_filter = ("succeeded", "app", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("=user__object_id", "=user__username")
+    search_help_text = "The user's objectId or username."
+    list_select_related = ("app", "user")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    readonly_fields = [field.name for field in HookAttempt._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,10 +1,18 @@
+import hashlib
+import secrets
+import string
 from decimal import Decimal
 from zoneinfo import available_timezones
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from smsplatform.formats import iso_date
 
 from .keys import random_digits, random_key
 
@@ -177,3 +185,145 @@ class App(models.Model):
 
     def settings_dict(self) -> dict:
         return {field: getattr(self, field) for field in self.SETTINGS}
+
+
+def new_object_id() -> str:
+    return secrets.token_hex(12)
+
+
+object_id_validator = RegexValidator(r"^[0-9a-f]{24}$", "24 lowercase hexadecimal characters.")
+
+
+class EndUser(models.Model):
+    """An app's end user: LeanCloud's `_User`.
+
+    Each unique constraint leads with the looked-up column, so one index serves both the API's
+    lookups (always within one app) and the admin's searches across apps.
+    """
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="end_users")
+    object_id = models.CharField("objectId", max_length=24, default=new_object_id, validators=[object_id_validator])
+    username = models.CharField(max_length=255)
+    password = models.CharField(max_length=255, help_text="A Django password hash; unusable: no password login.")
+    email = models.CharField(max_length=254, blank=True)
+    email_verified = models.BooleanField("emailVerified", default=False)
+    mobile_phone_number = models.CharField("mobilePhoneNumber", max_length=20, blank=True, help_text="E.164.")
+    mobile_phone_verified = models.BooleanField("mobilePhoneVerified", default=False)
+    custom = models.JSONField("Custom fields", default=dict, blank=True)
+    created_at = models.DateTimeField("createdAt", default=timezone.now)
+    updated_at = models.DateTimeField("updatedAt", default=timezone.now)
+
+    class Meta:
+        verbose_name = "end user"
+        constraints = [
+            models.UniqueConstraint(fields=["object_id", "app"], name="accounts_user_object_id"),
+            models.UniqueConstraint(fields=["username", "app"], name="accounts_user_username"),
+            models.UniqueConstraint(fields=["email", "app"], condition=~Q(email=""), name="accounts_user_email"),
+            models.UniqueConstraint(
+                fields=["mobile_phone_number", "app"], condition=~Q(mobile_phone_number=""), name="accounts_user_phone",
+            ),
+            models.CheckConstraint(
+                condition=Q(mobile_phone_verified=False) | ~Q(mobile_phone_number=""),
+                name="accounts_user_verified_phone_exists",
+            ),
+            models.CheckConstraint(
+                condition=Q(email_verified=False) | ~Q(email=""), name="accounts_user_verified_email_exists",
+            ),
+            models.CheckConstraint(condition=~Q(username=""), name="accounts_user_username_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"{self.username} ({self.object_id})"
+
+    def clean(self):
+        if self.mobile_phone_number:
+            from sms.phone import normalize_phone  # sms owns phone numbers
+
+            try:
+                self.mobile_phone_number = normalize_phone(self.mobile_phone_number)
+            except ValueError as exc:
+                raise ValidationError({"mobile_phone_number": str(exc)})
+
+    def set_password(self, raw_password: str | None) -> None:
+        """None makes the password unusable: the user logs in by SMS only."""
+        self.password = make_password(raw_password)
+
+    # Third-party login data: shown to the user itself and the master key only.
+    PRIVATE_FIELDS = ("authData",)
+
+    def as_leancloud(self, *, session_token: str | None = None, public: bool = False) -> dict:
+        """The user as LeanCloud shows it: custom fields, then the built-in ones; never the password.
+
+        `public`: as anyone else than the user and the master key sees it.
+        """
+        shown = dict(self.custom)
+        if public:
+            for field in self.PRIVATE_FIELDS:
+                shown.pop(field, None)
+        shown.update({
+            "objectId": self.object_id,
+            "username": self.username,
+            "emailVerified": self.email_verified,
+            "mobilePhoneVerified": self.mobile_phone_verified,
+            "createdAt": iso_date(self.created_at),
+            "updatedAt": iso_date(self.updated_at),
+        })
+        if self.email:
+            shown["email"] = self.email
+        if self.mobile_phone_number:
+            shown["mobilePhoneNumber"] = self.mobile_phone_number
+        if session_token:
+            shown["sessionToken"] = session_token
+        return shown
+
+
+SESSION_TOKEN_ALPHABET = string.ascii_lowercase + string.digits
+SESSION_TOKEN_LENGTH = 25
+
+
+def new_session_token() -> str:
+    return "".join(secrets.choice(SESSION_TOKEN_ALPHABET) for _ in range(SESSION_TOKEN_LENGTH))
+
+
+def hash_session_token(token: str) -> str:
+    """Only this hash is stored: a database dump yields no usable token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Session(models.Model):
+    """A logged-in end user: one per login; a user may hold several."""
+
+    user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="sessions")
+    token_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        # A constraint rather than unique=True: no second (LIKE) index on PostgreSQL.
+        constraints = [models.UniqueConstraint(fields=["token_hash"], name="accounts_session_token")]
+
+    def __str__(self):
+        return f"session of {self.user_id} since {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class HookAttempt(models.Model):
+    """One call of an app's cloud engine hook (onVerified) and what came of it."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="hook_attempts", db_index=False)
+    user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="hook_attempts")
+    hook = models.CharField(max_length=64, default="onVerified/sms")
+    url = models.CharField(max_length=500)
+    attempt = models.PositiveSmallIntegerField(help_text="1 for the first call, 2 for the first retry, ...")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty: no answer.")
+    succeeded = models.BooleanField(default=False)
+    error = models.CharField(max_length=255, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["app", "-created_at"], name="accounts_hook_app_created")]
+
+    def __str__(self):
+        outcome = self.status_code or self.error or "no answer"
+        return f"{self.hook} #{self.attempt} for {self.user_id}: {outcome}"

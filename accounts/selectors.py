@@ -1,5 +1,35 @@
-from .models import App
+from .models import App, EndUser, Session, hash_session_token
+
+
+def _one(queryset):
+    """The row of a lookup by a unique key, without the ORDER BY that `.first()` adds."""
+    return next(iter(queryset.order_by()[:1]), None)
 
 
 def app_by_app_id(app_id: str) -> App | None:
     return App.objects.select_related("account").filter(app_id=app_id).first()
+
+
+def user_by_session_token(*, app: App, token: str | None) -> EndUser | None:
+    """The end user a session token belongs to, or None for a missing, ended or foreign token."""
+    if not token or not isinstance(token, str):
+        return None
+    session = _one(Session.objects.select_related("user").filter(token_hash=hash_session_token(token), user__app=app))
+    return session.user if session else None
+
+
+def user_by_object_id(*, app: App, object_id: str) -> EndUser | None:
+    return _one(EndUser.objects.filter(object_id=object_id, app=app))
+
+
+def user_by_username(*, app: App, username: str) -> EndUser | None:
+    return _one(EndUser.objects.filter(username=username, app=app))
+
+
+def user_by_email(*, app: App, email: str) -> EndUser | None:
+    return _one(EndUser.objects.filter(email=email, app=app).exclude(email=""))
+
+
+def user_by_phone(*, app: App, phone: str) -> EndUser | None:
+    """`phone` in E.164."""
+    return _one(EndUser.objects.filter(mobile_phone_number=phone, app=app).exclude(mobile_phone_number=""))

@@ -2,6 +2,8 @@
 
 A rule is a sliding window: at most `limit` hits in any `window_seconds`. A calendar-day rule is
 the same thing with the day in its key (a new key each day) and a window longer than a day.
+An anchored rule measures its window back from its latest hit instead of from now: once full, it
+stays full until `window_seconds` after that hit (a lockout; see `login_failure_rules`).
 With Redis, one Lua script checks all of a send's rules and counts them only if all pass; without
 it (one process), a lock does the same in local memory.
 """
@@ -23,6 +25,7 @@ class Rule:
     limit: int
     code: int = ErrorCode.SMS_TOO_FREQUENT
     message: str | None = None
+    anchored: bool = False
 
     def error(self) -> LeanCloudError:
         return LeanCloudError(self.code, self.message)
@@ -39,13 +42,18 @@ class Reservation:
 _ACQUIRE = """
 local now = tonumber(ARGV[1])
 for i, key in ipairs(KEYS) do
-  local window = tonumber(ARGV[2 * i + 1])
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  if redis.call('ZCARD', key) >= tonumber(ARGV[2 * i + 2]) then return i end
+  local window = tonumber(ARGV[3 * i])
+  local since = now - window
+  if ARGV[3 * i + 2] == '1' then
+    local latest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2]
+    if latest and tonumber(latest) > since then since = tonumber(latest) - window end
+  end
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', since)
+  if redis.call('ZCARD', key) >= tonumber(ARGV[3 * i + 1]) then return i end
 end
 for i, key in ipairs(KEYS) do
   redis.call('ZADD', key, now, ARGV[2])
-  redis.call('PEXPIRE', key, tonumber(ARGV[2 * i + 1]))
+  redis.call('PEXPIRE', key, tonumber(ARGV[3 * i]))
 end
 return 0
 """
@@ -67,7 +75,7 @@ class RedisLimiter:
         now_ms = int((time.time() if now is None else now) * 1000)
         args = [now_ms, reservation.member]
         for rule in rules:
-            args += [rule.window_seconds * 1000, rule.limit]
+            args += [rule.window_seconds * 1000, rule.limit, int(rule.anchored)]
         broken = self.script(keys=list(reservation.keys), args=args)
         if broken:
             raise rules[broken - 1].error()
@@ -79,6 +87,11 @@ class RedisLimiter:
             for key in reservation.keys:
                 pipe.zrem(key, reservation.member)
             pipe.execute()
+
+    def forget(self, rules: list[Rule]) -> None:
+        """Drop every hit counted against `rules`."""
+        if rules:
+            self.client.delete(*(self.prefix + rule.key for rule in rules))
 
     def clear(self) -> None:
         keys = list(self.client.scan_iter(match=self.prefix + "*", count=1000))
@@ -98,7 +111,13 @@ class LocalLimiter:
         now = time.time() if now is None else now
         with self.lock:
             for rule in rules:
-                live = [hit for hit in self.hits.get(rule.key, ()) if hit[0] > now - rule.window_seconds]
+                hits = self.hits.get(rule.key, [])
+                since = now - rule.window_seconds
+                if rule.anchored and hits:
+                    latest = max(hit[0] for hit in hits)
+                    if latest > since:
+                        since = latest - rule.window_seconds
+                live = [hit for hit in hits if hit[0] > since]
                 self.hits[rule.key] = live
                 if len(live) >= rule.limit:
                     raise rule.error()
@@ -110,6 +129,11 @@ class LocalLimiter:
         with self.lock:
             for key in reservation.keys:
                 self.hits[key] = [hit for hit in self.hits.get(key, ()) if hit[1] != reservation.member]
+
+    def forget(self, rules: list[Rule]) -> None:
+        with self.lock:
+            for rule in rules:
+                self.hits.pop(rule.key, None)
 
     def clear(self) -> None:
         with self.lock:
@@ -141,3 +165,20 @@ def sending_rules(*, app, phone: str, channel: str, category: str, signature: st
     elif category == "verification":
         candidates.append(Rule(f"sig:{signature}:{phone}:verify:24h", 86400, app.limit_verification_per_24h))
     return [rule for rule in candidates if rule.limit and rule.window_seconds]
+
+
+LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
+LOGIN_FAILURES_ALLOWED = 6
+
+
+def login_failure_rules(*, app, user_id: int) -> list[Rule]:
+    """Failed logins of one end user: more than 6 in 15 minutes lock the user out (219) until 15
+    minutes after the last failure.
+
+    Every attempt is counted before the credentials are checked and given back when they are right,
+    so that simultaneous guesses cannot slip past the count.
+    """
+    return [Rule(
+        f"app:{app.id}:user:{user_id}:login-failures", LOGIN_FAILURE_WINDOW_SECONDS,
+        LOGIN_FAILURES_ALLOWED + 1, ErrorCode.LOGIN_LOCKED, anchored=True,
+    )]

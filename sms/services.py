@@ -200,3 +200,72 @@ def record_submit_results(results) -> None:
         if status != MessageStatus.WAITING_RECEIPT:
             fields.append("finished_at")
         Message.objects.may_move_to(status).bulk_update(messages, fields, batch_size=1000)
+
+
+def _live_codes(*, app, now):
+    return VerificationCode.objects.filter(
+        app=app, used_at__isnull=True, expires_at__gt=now, wrong_guesses__lt=VerificationCode.MAX_WRONG_GUESSES,
+    )
+
+
+def _use_code(*, live, code_id: int, code_hash: str, message_id: int | None, now) -> None:
+    with transaction.atomic():
+        # As in verify_code: of two racing verifications only one wins.
+        if not live.filter(id=code_id, code_hash=code_hash).update(used_at=now):
+            raise LeanCloudError(ErrorCode.INVALID_SMS_CODE)
+        if message_id:
+            Message.objects.filter(id=message_id).move_to(MessageStatus.VERIFIED, verified_at=now)
+
+
+def _well_formed(code) -> bool:
+    return isinstance(code, str) and len(code) == CODE_DIGITS and code.isdigit()
+
+
+def verify_code_for_any(*, app, phone: str, purposes: list[str], code: str) -> str:
+    """`verify_code` for a call that accepts codes sent for any of `purposes`: the purpose it was sent for.
+
+    A wrong guess counts against every live code of those purposes for the number.
+    """
+    if not _well_formed(code):
+        raise LeanCloudError(ErrorCode.INVALID_SMS_CODE)
+    if is_test_number(app, phone):
+        if hmac.compare_digest(code, app.test_phone_code):
+            return purposes[0]
+        raise LeanCloudError(ErrorCode.INVALID_SMS_CODE)
+    now = timezone.now()
+    live = _live_codes(app=app, now=now).filter(phone=phone, purpose__in=purposes)
+    rows = list(live.values_list("id", "purpose", "code_hash", "message_id"))
+    for code_id, purpose, code_hash, message_id in rows:
+        if hmac.compare_digest(hash_code(app=app, purpose=purpose, code=code), code_hash):
+            _use_code(live=live, code_id=code_id, code_hash=code_hash, message_id=message_id, now=now)
+            return purpose
+    if rows:
+        live.filter(id__in=[row[0] for row in rows]).update(wrong_guesses=F("wrong_guesses") + 1)
+    raise LeanCloudError(ErrorCode.INVALID_SMS_CODE)
+
+
+def verify_code_without_number(*, app, purpose: str, code: str, prefer_phone: str | None = None) -> str:
+    """Accept `code` once for (app, purpose) when the caller does not say which number it went to
+    (the JS SDK's verifyMobilePhone and resetPasswordBySmsCode): the number it was sent to.
+
+    Found through the code's hash (index `sms_code_by_hash`). When live codes of several numbers
+    share these digits, only `prefer_phone`'s is taken; otherwise the code is refused (603) rather
+    than guessed. A refused code counts as a wrong guess against `prefer_phone`'s code.
+    """
+    if not _well_formed(code):
+        raise LeanCloudError(ErrorCode.INVALID_SMS_CODE)
+    now = timezone.now()
+    live = _live_codes(app=app, now=now).filter(purpose=purpose)
+    code_hash = hash_code(app=app, purpose=purpose, code=code)
+    candidates = list(live.filter(code_hash=code_hash).values_list("id", "phone", "message_id")[:10])
+    chosen = [row for row in candidates if row[1] == prefer_phone] or (candidates if len(candidates) == 1 else [])
+    if chosen:
+        code_id, phone, message_id = chosen[0]
+        _use_code(live=live, code_id=code_id, code_hash=code_hash, message_id=message_id, now=now)
+        return phone
+    if app.test_phone_number and hmac.compare_digest(code, app.test_phone_code):
+        return app.test_phone_number
+    if prefer_phone:
+        verify_code(app=app, phone=prefer_phone, purpose=purpose, code=code)
+        return prefer_phone
+    raise LeanCloudError(ErrorCode.INVALID_SMS_CODE)

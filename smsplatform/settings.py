@@ -175,6 +175,16 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 AUTH_PASSWORD_VALIDATORS = []
 
+# Django's defaults, then LeanCloud's hash for imported users (rehashed with the first at login).
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    "accounts.hashers.LeanCloudSHA512PasswordHasher",
+]
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -37,6 +37,11 @@ def sign_header(key: str, master: bool = False, timestamp: str | None = None) ->
     return f"{digest},{timestamp}" + (",master" if master else "")
 
 
+def session(token: str) -> dict:
+    """The header an SDK sends for its logged-in end user."""
+    return {"HTTP_X_LC_SESSION": token}
+
+
 class LeanCloudClient:
     """Speaks to the API in-process the way the SDKs do: JSON bodies, X-LC-Id and X-LC-Sign."""
 
@@ -71,6 +76,9 @@ class LeanCloudClient:
 
     def put(self, path, data=None, **extra):
         return self.request("put", path, data, **extra)
+
+    def delete(self, path, data=None, **extra):
+        return self.request("delete", path, data, **extra)
 
 
 class Outbox:
