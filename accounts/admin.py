@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from sms.phone import InvalidPhoneNumber, normalize_phone
+from sms.admin import PhoneNumberSearch
 
 from .models import Account, App, EndUser, HookAttempt, Session
 
@@ -67,7 +67,7 @@ class SessionInline(admin.TabularInline):
 
 
 @admin.register(EndUser)
-class EndUserAdmin(admin.ModelAdmin):
+class EndUserAdmin(PhoneNumberSearch, admin.ModelAdmin):
     list_display = ("username", "object_id", "mobile_phone_number", "mobile_phone_verified", "email", "app", "created_at")
     list_filter = ("app", "mobile_phone_verified", "email_verified")
     search_fields = ("=object_id", "=username", "=mobile_phone_number", "=email")
@@ -80,13 +80,6 @@ class EndUserAdmin(admin.ModelAdmin):
               "mobile_phone_verified", "custom", "created_at", "updated_at")
     inlines = [SessionInline]
     actions = ["end_sessions"]
-
-    def get_search_results(self, request, queryset, search_term):
-        try:
-            search_term = normalize_phone(search_term)
-        except InvalidPhoneNumber:
-            pass
-        return super().get_search_results(request, queryset, search_term)
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj else ("object_id", "password", "created_at", "updated_at")

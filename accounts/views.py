@@ -2,42 +2,21 @@
 from django.conf import settings
 from rest_framework.response import Response
 
+from sms.models import VerificationCode
 from sms.phone import phone_from_param
 from smsplatform.api import LeanCloudView, enforce_ip_flow_control
 from smsplatform.authentication import SESSION_HEADERS, header
 from smsplatform.errors import ErrorCode, LeanCloudError
+from smsplatform.params import optional_text, whole_number
 from smsplatform.formats import iso_date
 
 from . import selectors, services
 
-MAX_TTL_MINUTES = 1440
 CHANGE_PHONE_TTL_MINUTES = 6
-
-
-def text_param(value) -> str | None:
-    return value if isinstance(value, str) and value != "" else None
-
-
-def code_param(value) -> str | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return text_param(value)
 
 
 def optional_phone(value) -> str | None:
     return None if value in (None, "") else phone_from_param(value)
-
-
-def ttl_param(raw, default: int) -> int:
-    if raw is None or raw == "":
-        return default
-    try:
-        ttl = int(raw)
-    except (TypeError, ValueError):
-        ttl = 0
-    if isinstance(raw, bool) or not 1 <= ttl <= MAX_TTL_MINUTES:
-        raise LeanCloudError(ErrorCode.INTERNAL, f"ttl must be a whole number of minutes from 1 to {MAX_TTL_MINUTES}.")
-    return ttl
 
 
 def truthy_query(request, *names) -> bool:
@@ -90,7 +69,7 @@ class SignUpView(UserAPIView):
             limit_sms_senders(request)
         user, token = services.sign_up(
             app=app, fields=fields, is_master=request.auth.is_master,
-            validate_token=text_param(fields.get("validate_token")),
+            validate_token=optional_text(fields.get("validate_token")),
         )
         location = request.build_absolute_uri(f"{request.path.rstrip('/')}/{user.object_id}")
         return Response(
@@ -102,8 +81,8 @@ class SignUpView(UserAPIView):
 class LoginView(UserAPIView):
     def post(self, request):
         params = self.params(request)
-        username, email = text_param(params.get("username")), text_param(params.get("email"))
-        password, sms_code = text_param(params.get("password")), code_param(params.get("smsCode"))
+        username, email = optional_text(params.get("username")), optional_text(params.get("email"))
+        password, sms_code = optional_text(params.get("password")), optional_text(params.get("smsCode"))
         by_phone = (sms_code is not None and password is None) or (username is None and email is None)
         user, token = services.log_in(
             app=request.auth.app, username=username, email=email, password=password, sms_code=sms_code,
@@ -140,7 +119,7 @@ class UserDetailView(UserAPIView):
             limit_sms_senders(request)
         user = services.update_user(
             app=request.auth.app, user=user, fields=fields, is_master=request.auth.is_master,
-            validate_token=text_param(fields.get("validate_token")),
+            validate_token=optional_text(fields.get("validate_token")),
         )
         if truthy_query(request, "new", "fetchWhenSave"):
             return Response(user.as_leancloud())
@@ -178,7 +157,7 @@ class UsersByMobilePhoneView(UserAPIView):
         params = self.params(request)
         user, token = services.sign_up_or_log_in_with_phone(
             app=request.auth.app, phone=phone_from_param(params.get("mobilePhoneNumber")),
-            code=code_param(params.get("smsCode")), fields=dict(request.data),
+            code=optional_text(params.get("smsCode")), fields=dict(request.data),
         )
         return Response(user.as_leancloud(session_token=token))
 
@@ -189,7 +168,7 @@ class RequestMobilePhoneVerifyView(UserAPIView):
         phone = phone_from_param(params.get("mobilePhoneNumber"))
         limit_sms_senders(request)
         services.request_phone_verification(
-            app=request.auth.app, phone=phone, validate_token=text_param(params.get("validate_token")),
+            app=request.auth.app, phone=phone, validate_token=optional_text(params.get("validate_token")),
         )
         return Response({})
 
@@ -211,7 +190,7 @@ class RequestLoginSmsCodeView(UserAPIView):
         phone = phone_from_param(params.get("mobilePhoneNumber"))
         limit_sms_senders(request)
         services.request_login_code(
-            app=request.auth.app, phone=phone, validate_token=text_param(params.get("validate_token")),
+            app=request.auth.app, phone=phone, validate_token=optional_text(params.get("validate_token")),
         )
         return Response({})
 
@@ -222,7 +201,7 @@ class RequestPasswordResetBySmsCodeView(UserAPIView):
         phone = phone_from_param(params.get("mobilePhoneNumber"))
         limit_sms_senders(request)
         services.request_password_reset_code(
-            app=request.auth.app, phone=phone, validate_token=text_param(params.get("validate_token")),
+            app=request.auth.app, phone=phone, validate_token=optional_text(params.get("validate_token")),
         )
         return Response({})
 
@@ -245,8 +224,11 @@ class RequestChangePhoneNumberView(UserAPIView):
         limit_sms_senders(request)
         services.request_phone_change_code(
             app=request.auth.app, user=user, phone=phone,
-            ttl_minutes=ttl_param(params.get("ttl"), default=CHANGE_PHONE_TTL_MINUTES),
-            validate_token=text_param(params.get("validate_token")),
+            ttl_minutes=whole_number(
+                params.get("ttl"), name="ttl", low=1, high=VerificationCode.MAX_TTL_MINUTES,
+                default=CHANGE_PHONE_TTL_MINUTES,
+            ),
+            validate_token=optional_text(params.get("validate_token")),
         )
         return Response({})
 
@@ -257,6 +239,6 @@ class ChangePhoneNumberView(UserAPIView):
         params = self.params(request)
         services.change_phone(
             app=request.auth.app, user=user, phone=phone_from_param(params.get("mobilePhoneNumber")),
-            code=code_param(params.get("code")),
+            code=optional_text(params.get("code")),
         )
         return Response({})

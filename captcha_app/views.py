@@ -1,4 +1,3 @@
-import re
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -9,12 +8,12 @@ from rest_framework.response import Response
 
 from smsplatform.api import LeanCloudView, enforce_ip_flow_control
 from smsplatform.errors import ErrorCode, LeanCloudError
+from smsplatform.params import optional_text, whole_number
 
 from . import selectors, services
 from .images import challenge_png
 from .models import HEIGHT, SIZE, TTL, WIDTH, Bounds
 
-WHOLE_NUMBER = re.compile(r"\d{1,4}")
 MASTER_ONLY = "{name} can only be set with the master key."
 NOT_FOUND = "Captcha not found, expired or already answered."
 
@@ -24,20 +23,8 @@ def require_captcha_service(app) -> None:
         raise LeanCloudError(ErrorCode.OPERATION_FORBIDDEN)
 
 
-def whole_number(params: dict, name: str, bounds: Bounds) -> int:
-    """`params[name]` as an int within bounds, or the default when absent."""
-    low, high, default = bounds
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    text = str(raw).strip() if isinstance(raw, (str, int)) and not isinstance(raw, bool) else ""
-    if not WHOLE_NUMBER.fullmatch(text) or not low <= int(text) <= high:
-        raise LeanCloudError(ErrorCode.INTERNAL, f"{name} must be a whole number from {low} to {high}.")
-    return int(text)
-
-
-def optional_text(raw) -> str | None:
-    return str(raw) if raw not in (None, "") else None
+def bounded(params: dict, name: str, bounds: Bounds) -> int:
+    return whole_number(params.get(name), name=name, low=bounds.low, high=bounds.high, default=bounds.default)
 
 
 class RequestCaptchaView(LeanCloudView):
@@ -48,10 +35,10 @@ class RequestCaptchaView(LeanCloudView):
         for name in ("size", "ttl"):
             if params.get(name) not in (None, "") and not request.auth.is_master:
                 raise LeanCloudError(ErrorCode.OPERATION_FORBIDDEN, MASTER_ONLY.format(name=name))
-        width = whole_number(params, "width", WIDTH)
-        height = whole_number(params, "height", HEIGHT)
-        size = whole_number(params, "size", SIZE)
-        ttl = whole_number(params, "ttl", TTL)
+        width = bounded(params, "width", WIDTH)
+        height = bounded(params, "height", HEIGHT)
+        size = bounded(params, "size", SIZE)
+        ttl = bounded(params, "ttl", TTL)
         enforce_ip_flow_control(request, "captcha", settings.RATELIMIT_CAPTCHA_PER_IP)
         issued = services.issue_challenge(app=app, width=width, height=height, length=size, ttl_seconds=ttl)
         image = reverse("leancloud-captcha-image") + "?" + urlencode({"appId": app.app_id, "token": issued.token})

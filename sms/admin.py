@@ -4,8 +4,19 @@ from .models import Message
 from .phone import InvalidPhoneNumber, normalize_phone
 
 
+class PhoneNumberSearch:
+    """Admin search that finds a number however it is typed (186..., +86 186..., 186 1234 5678)."""
+
+    def get_search_results(self, request, queryset, search_term):
+        try:
+            search_term = normalize_phone(search_term)
+        except InvalidPhoneNumber:
+            pass
+        return super().get_search_results(request, queryset, search_term)
+
+
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(PhoneNumberSearch, admin.ModelAdmin):
     list_display = ("created_at", "app", "phone", "channel", "purpose", "status", "carrier", "parts", "attempts")
     list_filter = ("status", "channel", "category", "carrier", "app", ("created_at", admin.DateFieldListFilter))
     search_fields = ("=phone", "=carrier_message_id")
@@ -14,13 +25,6 @@ class MessageAdmin(admin.ModelAdmin):
     list_select_related = ("app",)
     show_full_result_count = False
     readonly_fields = [field.name for field in Message._meta.fields]
-
-    def get_search_results(self, request, queryset, search_term):
-        try:
-            search_term = normalize_phone(search_term)
-        except InvalidPhoneNumber:
-            pass
-        return super().get_search_results(request, queryset, search_term)
 
     def has_add_permission(self, request):
         return False

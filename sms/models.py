@@ -114,6 +114,7 @@ class VerificationCode(models.Model):
     """The live code of one (app, number, purpose): a newer code overwrites the row in place."""
 
     MAX_WRONG_GUESSES = 5
+    MAX_TTL_MINUTES = 1440
 
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="+")
     phone = models.CharField(max_length=20)

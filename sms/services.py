@@ -103,32 +103,7 @@ def verify_code(*, app, phone: str, purpose: str, code: str) -> None:
 
     A code dies when used, when it expires, and after MAX_WRONG_GUESSES wrong guesses.
     """
-    if not (isinstance(code, str) and len(code) == CODE_DIGITS and code.isdigit()):
-        raise LeanCloudError(ErrorCode.INVALID_SMS_CODE)
-    if is_test_number(app, phone):
-        if hmac.compare_digest(code, app.test_phone_code):
-            return
-        raise LeanCloudError(ErrorCode.INVALID_SMS_CODE)
-
-    now = timezone.now()
-    live = VerificationCode.objects.filter(
-        app=app, phone=phone, purpose=purpose, used_at__isnull=True,
-        expires_at__gt=now, wrong_guesses__lt=VerificationCode.MAX_WRONG_GUESSES,
-    )
-    stored = live.values_list("id", "code_hash", "message_id").first()
-    if stored is None:
-        raise LeanCloudError(ErrorCode.INVALID_SMS_CODE)
-    code_id, code_hash, message_id = stored
-    if not hmac.compare_digest(hash_code(app=app, purpose=purpose, code=code), code_hash):
-        live.filter(id=code_id).update(wrong_guesses=F("wrong_guesses") + 1)
-        raise LeanCloudError(ErrorCode.INVALID_SMS_CODE)
-    with transaction.atomic():
-        # Conditional on the row being unchanged: of two racing verifications only one wins, and a
-        # code replaced in the meantime does not verify.
-        if not live.filter(id=code_id, code_hash=code_hash).update(used_at=now):
-            raise LeanCloudError(ErrorCode.INVALID_SMS_CODE)
-        if message_id:
-            Message.objects.filter(id=message_id).move_to(MessageStatus.VERIFIED, verified_at=now)
+    verify_code_for_any(app=app, phone=phone, purposes=[purpose], code=code)
 
 
 def queue_delivery(message_ids: list[int]) -> None:
@@ -210,7 +185,8 @@ def _live_codes(*, app, now):
 
 def _use_code(*, live, code_id: int, code_hash: str, message_id: int | None, now) -> None:
     with transaction.atomic():
-        # As in verify_code: of two racing verifications only one wins.
+        # Conditional on the row being unchanged: of two racing verifications only one wins, and a
+        # code replaced in the meantime does not verify.
         if not live.filter(id=code_id, code_hash=code_hash).update(used_at=now):
             raise LeanCloudError(ErrorCode.INVALID_SMS_CODE)
         if message_id:

@@ -3,26 +3,14 @@ from rest_framework.response import Response
 
 from smsplatform.api import LeanCloudView, enforce_ip_flow_control
 from smsplatform.errors import ErrorCode, LeanCloudError
+from smsplatform.params import optional_text, whole_number
 
 from . import services
-from .models import Channel, Purpose
+from .models import Channel, Purpose, VerificationCode
 from .phone import phone_from_param
 
-MAX_TTL_MINUTES = 1440
 # Keys of requestSmsCode that are not template variables.
 REQUEST_SMS_CODE_KEYS = {"mobilePhoneNumber", "smsType", "ttl", "name", "op", "template", "sign", "validate_token"}
-
-
-def ttl_from_param(raw, default: int) -> int:
-    if raw is None or raw == "":
-        return default
-    try:
-        ttl = int(raw)
-    except (TypeError, ValueError):
-        ttl = 0
-    if isinstance(raw, bool) or not 1 <= ttl <= MAX_TTL_MINUTES:
-        raise LeanCloudError(ErrorCode.INTERNAL, f"ttl must be a whole number of minutes from 1 to {MAX_TTL_MINUTES}.")
-    return ttl
 
 
 def channel_from_param(raw) -> str:
@@ -31,10 +19,6 @@ def channel_from_param(raw) -> str:
     if raw == Channel.VOICE:
         return Channel.VOICE
     raise LeanCloudError(ErrorCode.INTERNAL, "smsType must be 'sms' or 'voice'.")
-
-
-def optional_text(raw) -> str | None:
-    return str(raw) if raw not in (None, "") else None
 
 
 def require_code_service(app) -> None:
@@ -53,7 +37,9 @@ class RequestSmsCodeView(LeanCloudView):
             app=app,
             phone=phone,
             purpose=Purpose.SMS_CODE,
-            ttl_minutes=ttl_from_param(params.get("ttl"), default=10),
+            ttl_minutes=whole_number(
+                params.get("ttl"), name="ttl", low=1, high=VerificationCode.MAX_TTL_MINUTES, default=10,
+            ),
             channel=channel_from_param(params.get("smsType")),
             name=optional_text(params.get("name")),
             op=optional_text(params.get("op")),
