@@ -74,6 +74,7 @@ def measure_config(config: c.ServerConfig, *, duration: float, repeats: int, rat
                 f"p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms, {half['non200']} non-200"
                 f" {half['by_status'] if half['non200'] else ''}, achieved {half['achieved_rate']} rps")
 
+    c.clear_limit_keys()  # leave no per-number limit keys behind in Redis
     summary = {
         "config": config.name,
         "rps_date": peak_date,
