@@ -1,4 +1,14 @@
+import time
+
+from django.conf import settings
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
 from .models import App, EndUser, Session, hash_session_token
+
+# app_id -> (read at, app): every authenticated request needs its app; most need nothing else of it.
+_apps: dict[str, tuple[float, App]] = {}
+_MAX_CACHED_APPS = 10_000
 
 
 def _one(queryset):
@@ -7,7 +17,24 @@ def _one(queryset):
 
 
 def app_by_app_id(app_id: str) -> App | None:
-    return App.objects.select_related("account").filter(app_id=app_id).first()
+    """The app, as read at most APP_CACHE_SECONDS ago by this process. Treat it as read-only."""
+    ttl = settings.APP_CACHE_SECONDS
+    cached = _apps.get(app_id)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < ttl:
+        return cached[1]
+    app = _one(App.objects.filter(app_id=app_id))
+    if app is not None and ttl > 0:
+        if len(_apps) >= _MAX_CACHED_APPS:
+            _apps.clear()
+        _apps[app_id] = (now, app)
+    return app
+
+
+@receiver(post_save, sender=App)
+@receiver(post_delete, sender=App)
+def _forget_changed_app(sender, instance, **kwargs):
+    _apps.pop(instance.app_id, None)
 
 
 def user_by_session_token(*, app: App, token: str | None) -> EndUser | None:

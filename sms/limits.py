@@ -16,6 +16,7 @@ from functools import lru_cache
 from django.conf import settings
 
 from smsplatform.errors import ErrorCode, LeanCloudError
+from smsplatform.redis_client import redis_client
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,8 @@ return 0
 
 
 class RedisLimiter:
-    def __init__(self, url: str, prefix: str):
-        import redis
-
-        self.client = redis.Redis.from_url(url)
+    def __init__(self, client, prefix: str):
+        self.client = client
         self.prefix = prefix
         self.script = self.client.register_script(_ACQUIRE)
 
@@ -142,8 +141,9 @@ class LocalLimiter:
 
 @lru_cache(maxsize=1)
 def get_limiter() -> RedisLimiter | LocalLimiter:
-    if settings.REDIS_URL:
-        return RedisLimiter(settings.REDIS_URL, settings.SMS_LIMIT_KEY_PREFIX)
+    client = redis_client()
+    if client is not None:
+        return RedisLimiter(client, settings.SMS_LIMIT_KEY_PREFIX)
     return LocalLimiter()
 
 

@@ -17,6 +17,8 @@ from templates_review.rendering import compose_verification_sms, compose_voice_c
 from .carriers import OutboundMessage, preferred_carrier
 from .limits import get_limiter, sending_rules
 from .models import Category, Channel, Message, MessageStatus, VerificationCode
+from .outbox import BATCH_SIZE as OUTBOX_BATCH_SIZE
+from .outbox import get_outbox
 from .phone import is_mainland_china
 from .segments import count_parts
 
@@ -107,14 +109,33 @@ def verify_code(*, app, phone: str, purpose: str, code: str) -> None:
 
 
 def queue_delivery(message_ids: list[int]) -> None:
-    """Hand accepted messages to a worker. If the broker cannot take them now, they stay `accepted`
-    and `requeue_stalled_messages` hands them over again: the request that accepted them still succeeds."""
-    from .tasks import deliver_messages
+    """Hand accepted messages to the workers. If that fails now, they stay `accepted` and
+    `requeue_stalled_messages` hands them over again: the request that accepted them still succeeds."""
+    from .tasks import deliver_messages as deliver_task
+    from .tasks import drain_outbox as drain_task
 
     try:
-        deliver_messages.delay(message_ids)
+        outbox = get_outbox()
+        if outbox is None:
+            deliver_task.delay(message_ids)
+        elif outbox.push(message_ids):
+            drain_task.delay()
     except Exception:
         logger.exception("Could not queue messages %s; the stalled-message sweep will retry", message_ids)
+
+
+def drain_outbox(*, batch_size: int = OUTBOX_BATCH_SIZE) -> int:
+    """Deliver what the outbox holds, a batch at a time, until it is empty; the count taken."""
+    outbox = get_outbox()
+    taken = 0
+    while ids := outbox.take(batch_size):
+        taken += len(ids)
+        try:
+            deliver_messages(ids)
+        except Exception:
+            outbox.release()  # let the next accepted message schedule a fresh drainer at once
+            raise
+    return taken
 
 
 STALLED_AFTER = timedelta(seconds=30)

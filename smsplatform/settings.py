@@ -20,6 +20,10 @@ if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
 
+# Seconds a server process keeps an app (its keys and settings) before reading it again; a change
+# made in another process is seen within this time. 0: read it on every request.
+APP_CACHE_SECONDS = env.float("APP_CACHE_SECONDS", default=5.0)
+
 # Mount point of the LeanCloud API: "" serves http://host/1.1/..., "sms/" serves http://host/sms/1.1/...
 API_PREFIX = env("API_PREFIX", default="").strip("/")
 
@@ -83,7 +87,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Off by default: a health check is one more round trip on every request.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, rate limits, Celery broker -------------------------------------------------------

@@ -63,12 +63,15 @@ def test_stalled_messages_are_queued_again_and_sent_once(outbox):
 
 
 def test_a_broker_outage_does_not_fail_the_request(lc, outbox, monkeypatch):
+    from sms import outbox as redis_outbox
     from sms import tasks
 
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker unreachable")
 
     monkeypatch.setattr(tasks.deliver_messages, "delay", broker_down)
+    monkeypatch.setattr(tasks.drain_outbox, "delay", broker_down)
+    monkeypatch.setattr(redis_outbox.RedisOutbox, "push", broker_down)
     phone = unique_phone()
     assert lc.post("/1.1/requestSmsCode", {"mobilePhoneNumber": phone}).status_code == 200
     assert Message.objects.get(phone=phone).status == MessageStatus.ACCEPTED
@@ -77,3 +80,20 @@ def test_a_broker_outage_does_not_fail_the_request(lc, outbox, monkeypatch):
     services.requeue_stalled_messages()
     assert Message.objects.get(phone=phone).status == MessageStatus.DELIVERED
     assert len(outbox.messages(phone)) == 1
+
+
+def test_the_outbox_delivers_in_batches_and_schedules_one_drainer(outbox):
+    from sms.outbox import get_outbox
+
+    queue = get_outbox()
+    if queue is None:
+        pytest.skip("without Redis, accepted messages go straight to a Celery task")
+    app = make_app()
+    messages = [accepted_message(app) for _ in range(7)]
+    assert queue.push([messages[0].id]) is True  # no drainer yet: the caller schedules one
+    assert queue.push([m.id for m in messages[1:]]) is False  # one is already scheduled
+    assert services.drain_outbox(batch_size=3) == 7
+    assert Message.objects.filter(status=MessageStatus.DELIVERED).count() == 7
+    assert queue.push([messages[0].id]) is True  # the drainer finished and let go
+    assert services.drain_outbox() == 1  # a message queued twice is taken, not sent, twice
+    assert len(outbox.messages()) == 7
