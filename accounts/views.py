@@ -162,15 +162,21 @@ class UsersByMobilePhoneView(UserAPIView):
         return Response(user.as_leancloud(session_token=token))
 
 
-class RequestMobilePhoneVerifyView(UserAPIView):
+class SendCodeView(UserAPIView):
+    """POST {mobilePhoneNumber, [validate_token]}: send that number a code of this call's kind."""
+
+    send_code = None  # the service: (*, app, phone, validate_token) -> None
+
     def post(self, request):
         params = self.params(request)
         phone = phone_from_param(params.get("mobilePhoneNumber"))
         limit_sms_senders(request)
-        services.request_phone_verification(
-            app=request.auth.app, phone=phone, validate_token=optional_text(params.get("validate_token")),
-        )
+        self.send_code(app=request.auth.app, phone=phone, validate_token=optional_text(params.get("validate_token")))
         return Response({})
+
+
+class RequestMobilePhoneVerifyView(SendCodeView):
+    send_code = staticmethod(services.request_phone_verification)
 
 
 class VerifyMobilePhoneView(UserAPIView):
@@ -184,26 +190,12 @@ class VerifyMobilePhoneView(UserAPIView):
         return Response({"objectId": user.object_id, "updatedAt": iso_date(user.updated_at)})
 
 
-class RequestLoginSmsCodeView(UserAPIView):
-    def post(self, request):
-        params = self.params(request)
-        phone = phone_from_param(params.get("mobilePhoneNumber"))
-        limit_sms_senders(request)
-        services.request_login_code(
-            app=request.auth.app, phone=phone, validate_token=optional_text(params.get("validate_token")),
-        )
-        return Response({})
+class RequestLoginSmsCodeView(SendCodeView):
+    send_code = staticmethod(services.request_login_code)
 
 
-class RequestPasswordResetBySmsCodeView(UserAPIView):
-    def post(self, request):
-        params = self.params(request)
-        phone = phone_from_param(params.get("mobilePhoneNumber"))
-        limit_sms_senders(request)
-        services.request_password_reset_code(
-            app=request.auth.app, phone=phone, validate_token=optional_text(params.get("validate_token")),
-        )
-        return Response({})
+class RequestPasswordResetBySmsCodeView(SendCodeView):
+    send_code = staticmethod(services.request_password_reset_code)
 
 
 class ResetPasswordBySmsCodeView(UserAPIView):
