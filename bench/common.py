@@ -265,6 +265,7 @@ def start_stack(config: ServerConfig, celery_concurrency: int = 1, with_worker: 
         worker = subprocess.Popen(
             [PYTHON, "-m", "celery", "-A", "smsplatform", "worker", "--loglevel", "WARNING",
              "--concurrency", str(celery_concurrency), "--queues", QUEUE, "--pool", "prefork",
+             "--beat", "--schedule", str(LOGS / f"{tag}-beat-schedule"),
              "--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=ROOT, env=env, stdout=open(LOGS / f"{tag}-celery.log", "wb"), stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -12,9 +12,11 @@ from django.conf import settings
 from smsplatform.redis_client import redis_client
 
 BATCH_SIZE = 500
-# A drainer that died leaves its flag behind for at most this long; its ids are still `accepted`
-# in the database, where the stalled-message sweep finds them.
-DRAINER_LEASE_MS = 30_000
+# How long the flag "a drainer is scheduled or running" lives unless the drainer renews it (it does
+# with every batch it takes): a drain task lost on its way, or a drainer that died, holds up the
+# messages pushed after it for at most this long. Celery beat also drains every few seconds, and
+# the ids a dead drainer took are still `accepted` in the database for the stalled-message sweep.
+DRAINER_LEASE_MS = 5_000
 
 _PUSH = """
 redis.call('RPUSH', KEYS[1], unpack(ARGV, 2))

@@ -127,6 +127,8 @@ def queue_delivery(message_ids: list[int]) -> None:
 def drain_outbox(*, batch_size: int = OUTBOX_BATCH_SIZE) -> int:
     """Deliver what the outbox holds, a batch at a time, until it is empty; the count taken."""
     outbox = get_outbox()
+    if outbox is None:
+        return 0
     taken = 0
     while ids := outbox.take(batch_size):
         taken += len(ids)

@@ -127,7 +127,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_BEAT_SCHEDULE = {
+    # The safety nets of delivery: accepted messages whose task never ran, and an outbox whose
+    # drain task was lost on its way (a drainer is normally scheduled by the message itself).
     "requeue-stalled-messages": {"task": "sms.tasks.requeue_stalled_messages", "schedule": 30.0},
+    "drain-outbox": {"task": "sms.tasks.drain_outbox", "schedule": 5.0},
 }
 
 # --- SMS ------------------------------------------------------------------------------------------

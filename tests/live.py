@@ -70,6 +70,7 @@ def start_stack(log_dir: Path, server_processes: int | None = None):
         started.append(subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "smsplatform", "worker", "--loglevel", "WARNING",
              "--concurrency", "2", "--queues", env["CELERY_TASK_DEFAULT_QUEUE"],
+             "--beat", "--schedule", str(log_dir / "beat-schedule"),
              "--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=BASE_DIR, env=env, stdout=worker_log, stderr=subprocess.STDOUT,
         ))
