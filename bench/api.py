@@ -18,7 +18,6 @@ table shows medians. Usage:
 """
 import argparse
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

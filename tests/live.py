@@ -1,5 +1,6 @@
 """Real processes for the integration tests: gunicorn serving the test database and, when a broker
 is configured, a Celery worker. Both read the same environment a deployment would."""
+import json
 import os
 import socket
 import subprocess
@@ -16,6 +17,8 @@ from django.db import connection
 from .support import Outbox
 
 BASE_DIR = Path(settings.BASE_DIR)
+SDK_PYTHON = BASE_DIR / ".venv-sdk" / "bin" / "python"
+SDK_SCRIPTS = BASE_DIR / "tests" / "e2e"
 
 
 def free_port() -> int:
@@ -108,3 +111,16 @@ def wait_until(predicate, timeout: float = 30.0, what: str = "condition"):
             return value
         time.sleep(0.1)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def run_sdk_script(script: str, *, stack: "LiveStack", app, **env) -> dict:
+    """Run tests/e2e/`script` under the official Python SDK against `stack`, as `app`; its JSON report."""
+    assert SDK_PYTHON.exists(), "the SDK virtualenv is missing: `make test` builds .venv-sdk"
+    finished = subprocess.run(
+        [str(SDK_PYTHON), str(SDK_SCRIPTS / script)],
+        env={"PATH": "/usr/bin:/bin", "LEANCLOUD_API_SERVER": stack.url, "APP_ID": app.app_id,
+             "APP_KEY": app.app_key, "MASTER_KEY": app.master_key, "OUTBOX": str(stack.outbox.path), **env},
+        capture_output=True, text=True, timeout=120,
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    return json.loads(finished.stdout)

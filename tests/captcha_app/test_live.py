@@ -1,19 +1,15 @@
 """Against real server processes: racing requests, and the official Python SDK, unchanged."""
-import json
-import subprocess
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
-from pathlib import Path
 
 import pytest
 import requests
-from django.conf import settings
 from PIL import Image
 
 from sms.models import Message, MessageStatus
-from tests.live import wait_until
+from tests.live import run_sdk_script, wait_until
 from tests.support import sign_header, unique_phone
 
 from .support import answer_of
@@ -21,7 +17,6 @@ from .support import answer_of
 pytestmark = pytest.mark.live
 
 CALLS = 20
-SDK_PYTHON = Path(settings.BASE_DIR) / ".venv-sdk" / "bin" / "python"
 
 
 def headers(app):
@@ -79,18 +74,6 @@ def test_racing_requests_with_one_validate_token_send_one_sms(live_stack, forced
     assert len(live_stack.outbox.wait_for(winner, 1)) == 1
 
 
-def run_sdk(stack, app, **env) -> dict:
-    assert SDK_PYTHON.exists(), "the SDK virtualenv is missing: `make test` builds .venv-sdk"
-    finished = subprocess.run(
-        [str(SDK_PYTHON), str(Path(__file__).parent / "sdk_python_captcha.py")],
-        env={"PATH": "/usr/bin:/bin", "LEANCLOUD_API_SERVER": stack.url, "APP_ID": app.app_id,
-             "APP_KEY": app.app_key, "MASTER_KEY": app.master_key, **env},
-        capture_output=True, text=True, timeout=120,
-    )
-    assert finished.returncode == 0, finished.stderr[-3000:]
-    return json.loads(finished.stdout)
-
-
 def image_size(url):
     response = requests.get(url, timeout=30)  # as an <img> would: no keys
     assert (response.status_code, response.headers["Content-Type"]) == (200, "image/png")
@@ -98,7 +81,7 @@ def image_size(url):
 
 
 def test_the_python_sdk_solves_a_captcha_and_unlocks_one_sms(live_stack, forced_app):
-    asked = run_sdk(live_stack, forced_app, STEP="request")
+    asked = run_sdk_script("sdk_python_captcha.py", stack=live_stack, app=forced_app, STEP="request")
     assert asked["client_size"] == {"code": 119, "error": "size can only be set with the master key."}
     assert asked["bad_width"] == {"code": 1, "error": "width must be a whole number from 60 to 200."}
     assert asked["client"]["url"].startswith(f"{live_stack.url}/1.1/captchaImage?appId={forced_app.app_id}&token=")
@@ -107,8 +90,8 @@ def test_the_python_sdk_solves_a_captcha_and_unlocks_one_sms(live_stack, forced_
     assert len(answer_of(asked["master"]["token"])) == 6
 
     phone, other_phone = unique_phone(), unique_phone()
-    solved = run_sdk(
-        live_stack, forced_app, STEP="solve", TOKEN=asked["client"]["token"], URL=asked["client"]["url"],
+    solved = run_sdk_script(
+        "sdk_python_captcha.py", stack=live_stack, app=forced_app, STEP="solve", TOKEN=asked["client"]["token"], URL=asked["client"]["url"],
         CODE=answer_of(asked["client"]["token"]).lower(), WRONG_TOKEN=asked["wrong"]["token"],
         PHONE=phone, OTHER_PHONE=other_phone,
     )

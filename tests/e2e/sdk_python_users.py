@@ -6,41 +6,17 @@ pytest side asserts on it.
 """
 import json
 import os
-import re
 import sys
-import time
 
 import leancloud
 from leancloud import User, cloud
+from sdk_support import OutboxCodes, error_code_of
 
 leancloud.init(os.environ["APP_ID"], os.environ["APP_KEY"])
 first, second, third = os.environ["PHONES"].split(",")
-username, outbox = os.environ["USERNAME"], os.environ["OUTBOX"]
-seen = {}
+username = os.environ["USERNAME"]
+next_code = OutboxCodes(os.environ["OUTBOX"]).next_code
 report = {}
-
-
-def next_code(phone):
-    """The code of the next message to `phone` in the console outbox."""
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        texts = []
-        if os.path.exists(outbox):
-            with open(outbox, encoding="utf-8") as lines:
-                texts = [m["text"] for m in map(json.loads, lines) if m["to"] == phone]
-        if len(texts) > seen.get(phone, 0):
-            seen[phone] = len(texts)
-            return re.search(r"(\d{6})", texts[-1].split("】", 1)[-1]).group(1)
-        time.sleep(0.1)
-    raise SystemExit(f"no new code for {phone} arrived in the outbox")
-
-
-def error_of(call):
-    try:
-        call()
-    except leancloud.LeanCloudError as error:
-        return error.code
-    return None
 
 
 # Sign up or log in by phone with a requestSmsCode code.
@@ -75,7 +51,7 @@ User.request_password_reset_by_sms_code(first)
 User.reset_password_by_sms_code(next_code(first), "new-pw", first)
 relogged = User.login_with_mobile_phone(first, "new-pw")
 report["reset"] = {"id": relogged.id, "old_session_authenticated": user.is_authenticated(),
-                   "old_password": error_of(lambda: User.login_with_mobile_phone(first, "no-such-pw"))}
+                   "old_password": error_code_of(lambda: User.login_with_mobile_phone(first, "no-such-pw"))}
 
 # Change the logged-in user's number.
 relogged = User.login_with_mobile_phone(first, "new-pw")
@@ -96,7 +72,7 @@ became.set("nickname", "Ally")
 became.save()
 became.refresh_session_token()
 refreshed = became.get_session_token()
-report["refresh"] = {"changed": refreshed != token, "old_token": error_of(lambda: User.become(token)),
+report["refresh"] = {"changed": refreshed != token, "old_token": error_code_of(lambda: User.become(token)),
                      "new_token_user": User.become(refreshed).id}
 became = User.become(refreshed)
 became.update_password("pw1", "pw2")
@@ -104,7 +80,7 @@ fresh = User()
 fresh.login(username, "pw2")
 report["update_password"] = {
     "login_with_new": fresh.id, "nickname": fresh.get("nickname"),
-    "login_with_old": error_of(lambda: User().login(username, "pw1")),
-    "refreshed_token_after": error_of(lambda: User.become(refreshed)),
+    "login_with_old": error_code_of(lambda: User().login(username, "pw1")),
+    "refreshed_token_after": error_code_of(lambda: User.become(refreshed)),
 }
 json.dump(report, sys.stdout)

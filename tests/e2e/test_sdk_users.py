@@ -3,15 +3,13 @@ Python (leancloud 3.0.2 in .venv-sdk) and JS (leancloud-storage 4.15.2 with node
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from accounts.models import EndUser
 from tests.leanengine import JS_DIR
+from tests.live import run_sdk_script
 from tests.support import make_app, unique_phone
-
-from .test_python_sdk import run_sdk_script
 
 pytestmark = pytest.mark.live
 
@@ -60,15 +58,8 @@ def check_flows(report: dict, phones: list[str], username: str, key: str = lambd
 
 def test_the_user_flows_through_the_python_sdk(live_stack, sdk_app):
     phones = [unique_phone() for _ in range(3)]
-    report = run_sdk_script("sdk_python_users.py", {
-        "PATH": "/usr/bin:/bin",
-        "LEANCLOUD_API_SERVER": live_stack.url,
-        "APP_ID": sdk_app.app_id,
-        "APP_KEY": sdk_app.app_key,
-        "PHONES": ",".join(phones),
-        "USERNAME": "alice-py",
-        "OUTBOX": str(live_stack.outbox.path),
-    })
+    report = run_sdk_script("sdk_python_users.py", stack=live_stack, app=sdk_app,
+                            PHONES=",".join(phones), USERNAME="alice-py")
     assert report["phone_sign_up"]["username"] == phones[0]
     check_flows(report, phones, "alice-py")
 

@@ -142,7 +142,7 @@ def test_the_generic_code_service_can_be_switched_off(lc, app, outbox):
     response = lc.post(URL, {"mobilePhoneNumber": phone})
     assert response.status_code == 403
     assert response.json() == {"code": 119, "error": "That operation isn't allowed for clients."}
-    assert lc.post(f"/1.1/verifySmsCode/123456", {"mobilePhoneNumber": phone}).json()["code"] == 119
+    assert lc.post("/1.1/verifySmsCode/123456", {"mobilePhoneNumber": phone}).json()["code"] == 119
     assert outbox.messages() == []
 
 

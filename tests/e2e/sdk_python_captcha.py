@@ -11,19 +11,12 @@ import sys
 
 import leancloud
 from leancloud import cloud
+from sdk_support import error_of
 
 env = os.environ
 leancloud.init(env["APP_ID"], env["APP_KEY"], env["MASTER_KEY"])
 leancloud.use_master_key(False)
 report = {}
-
-
-def error_of(call):
-    try:
-        call()
-    except leancloud.LeanCloudError as error:
-        return {"code": error.code, "error": error.error}
-    return None
 
 
 def described(captcha):
