@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from sms.admin import PhoneNumberSearch
+from smsplatform.admin_tools import PhoneNumberSearch, ReadOnlyAdmin
 
 from .models import Account, App, EndUser, HookAttempt, Session
 
@@ -18,7 +18,8 @@ class AppInline(admin.TabularInline):
 class AccountAdmin(admin.ModelAdmin):
     list_display = ("name", "email", "balance", "gift_balance", "free_sms_remaining", "created_at")
     search_fields = ("name", "email")
-    readonly_fields = ("created_at",)
+    # Money is never typed in: it changes only through the services that account for it.
+    readonly_fields = ("balance", "gift_balance", "free_sms_remaining", "created_at")
     inlines = [AppInline]
 
 
@@ -94,7 +95,7 @@ class EndUserAdmin(PhoneNumberSearch, admin.ModelAdmin):
 
 
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
+class SessionAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ("user", "app", "created_at")
     list_filter = ("user__app",)
     search_fields = ("=user__object_id", "=user__username")
@@ -103,20 +104,15 @@ class SessionAdmin(admin.ModelAdmin):
     readonly_fields = ("user", "created_at")
     fields = ("user", "created_at")
     show_full_result_count = False
+    can_delete = True  # deleting a session ends it
 
     @admin.display(description="App")
     def app(self, session):
         return session.user.app
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(HookAttempt)
-class HookAttemptAdmin(admin.ModelAdmin):
+class HookAttemptAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ("created_at", "app", "user", "hook", "attempt", "succeeded", "status_code", "duration_ms", "error")
     list_filter = ("succeeded", "app", ("created_at", admin.DateFieldListFilter))
     search_fields = ("=user__object_id", "=user__username")
@@ -125,9 +121,4 @@ class HookAttemptAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     readonly_fields = [field.name for field in HookAttempt._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    can_delete = True

@@ -1,6 +1,3 @@
-import hashlib
-import secrets
-import string
 from decimal import Decimal
 from zoneinfo import available_timezones
 
@@ -13,8 +10,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from smsplatform.formats import iso_date
-
-from .keys import random_digits, random_key
+from smsplatform.phone import PhoneNumberField
+from smsplatform.tokens import new_object_id, random_digits, random_key
 
 FREE_DOMESTIC_SMS_PER_ACCOUNT = 100
 
@@ -78,9 +75,8 @@ class App(models.Model):
     timezone = models.CharField(max_length=64, default="Asia/Shanghai", validators=[_validate_timezone])
 
     # --- Test number ---
-    test_phone_number = models.CharField(
-        max_length=20, blank=True,
-        help_text="E.164. Its fixed code always verifies; nothing is sent to it.",
+    test_phone_number = PhoneNumberField(
+        blank=True, help_text="E.164. Its fixed code always verifies; nothing is sent to it.",
     )
     test_phone_code = models.CharField(
         max_length=6, default=random_digits,
@@ -171,13 +167,6 @@ class App(models.Model):
         super().save(*args, **kwargs)
 
     def clean(self):
-        if self.test_phone_number:
-            from sms.phone import normalize_phone  # sms owns phone numbers; tenancy only borrows the parser
-
-            try:
-                self.test_phone_number = normalize_phone(self.test_phone_number)
-            except ValueError as exc:
-                raise ValidationError({"test_phone_number": str(exc)})
         if self.force_captcha and not self.captcha_enabled:
             raise ValidationError({"force_captcha": "Forcing captcha needs the captcha service on."})
         if self.app_key and self.app_key == self.master_key:
@@ -186,9 +175,9 @@ class App(models.Model):
     def settings_dict(self) -> dict:
         return {field: getattr(self, field) for field in self.SETTINGS}
 
-
-def new_object_id() -> str:
-    return secrets.token_hex(12)
+    def is_test_number(self, phone: str) -> bool:
+        """Whether `phone` (E.164) is the app's test number: its fixed code verifies, nothing is sent."""
+        return bool(self.test_phone_number) and phone == self.test_phone_number
 
 
 object_id_validator = RegexValidator(r"^[0-9a-f]{24}$", "24 lowercase hexadecimal characters.")
@@ -207,7 +196,7 @@ class EndUser(models.Model):
     password = models.CharField(max_length=255, help_text="A Django password hash; unusable: no password login.")
     email = models.CharField(max_length=254, blank=True)
     email_verified = models.BooleanField("emailVerified", default=False)
-    mobile_phone_number = models.CharField("mobilePhoneNumber", max_length=20, blank=True, help_text="E.164.")
+    mobile_phone_number = PhoneNumberField("mobilePhoneNumber", blank=True, help_text="E.164.")
     mobile_phone_verified = models.BooleanField("mobilePhoneVerified", default=False)
     custom = models.JSONField("Custom fields", default=dict, blank=True)
     created_at = models.DateTimeField("createdAt", default=timezone.now)
@@ -234,15 +223,6 @@ class EndUser(models.Model):
 
     def __str__(self):
         return f"{self.username} ({self.object_id})"
-
-    def clean(self):
-        if self.mobile_phone_number:
-            from sms.phone import normalize_phone  # sms owns phone numbers
-
-            try:
-                self.mobile_phone_number = normalize_phone(self.mobile_phone_number)
-            except ValueError as exc:
-                raise ValidationError({"mobile_phone_number": str(exc)})
 
     def set_password(self, raw_password: str | None) -> None:
         """None makes the password unusable: the user logs in by SMS only."""
@@ -277,23 +257,11 @@ class EndUser(models.Model):
         return shown
 
 
-SESSION_TOKEN_ALPHABET = string.ascii_lowercase + string.digits
-SESSION_TOKEN_LENGTH = 25
-
-
-def new_session_token() -> str:
-    return "".join(secrets.choice(SESSION_TOKEN_ALPHABET) for _ in range(SESSION_TOKEN_LENGTH))
-
-
-def hash_session_token(token: str) -> str:
-    """Only this hash is stored: a database dump yields no usable token."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 class Session(models.Model):
     """A logged-in end user: one per login; a user may hold several."""
 
     user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="sessions")
+    # `smsplatform.tokens.digest` of the token: a database dump yields no usable token.
     token_hash = models.CharField(max_length=64, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -4,7 +4,9 @@ from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from .models import App, EndUser, Session, hash_session_token
+from smsplatform.tokens import digest
+
+from .models import App, EndUser, Session
 
 # app_id -> (read at, app): every authenticated request needs its app; most need nothing else of it.
 _apps: dict[str, tuple[float, App]] = {}
@@ -41,7 +43,7 @@ def user_by_session_token(*, app: App, token: str | None) -> EndUser | None:
     """The end user a session token belongs to, or None for a missing, ended or foreign token."""
     if not token or not isinstance(token, str):
         return None
-    session = _one(Session.objects.select_related("user").filter(token_hash=hash_session_token(token), user__app=app))
+    session = _one(Session.objects.select_related("user").filter(token_hash=digest(token), user__app=app))
     return session.user if session else None
 
 

@@ -5,7 +5,6 @@ Everything here is bounded in time and stops what it started. Nothing is read fr
 DATABASE_URL / REDIS_URL: a benchmark never touches another database by accident. Override with
 BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_QUEUE.
 """
-import hashlib
 import json
 import os
 import shutil
@@ -37,7 +36,8 @@ BENCH_APP_ID = "benchApp-000000000001"
 BENCH_APP_KEY = "benchKey-000000000001"
 BENCH_MASTER_KEY = "benchMaster-00000000001"
 BENCH_APP_NAME = "BenchApp"
-LIMIT_PREFIX = "smsp:lim:"  # settings.SMS_LIMIT_KEY_PREFIX
+from smsplatform.limits import KEY_PREFIX as LIMIT_PREFIX  # noqa: E402
+from smsplatform.tokens import sign_header as lc_sign_header  # noqa: E402
 
 
 def service_env(**extra) -> dict:
@@ -77,9 +77,8 @@ def setup_django(**extra):
 
 
 def sign_header(key: str = BENCH_APP_KEY) -> str:
-    """X-LC-Sign: md5(timestamp + key),timestamp (the server checks no freshness, so one serves a run)."""
-    ts = str(int(time.time() * 1000))
-    return f"{hashlib.md5((ts + key).encode()).hexdigest()},{ts}"
+    """X-LC-Sign for a run: one signature serves it (made when the run starts)."""
+    return lc_sign_header(key)
 
 
 # --- database and Redis ---------------------------------------------------------------------------
@@ -109,7 +108,7 @@ def ensure_database() -> None:
                    check=True, timeout=300)
     code = (
         "from accounts.models import App\n"
-        "from accounts.services import create_app\n"
+        "from accounts.services.app_settings import create_app\n"
         f"App.objects.filter(app_id={BENCH_APP_ID!r}).exists() or create_app(name={BENCH_APP_NAME!r}, "
         f"app_id={BENCH_APP_ID!r}, app_key={BENCH_APP_KEY!r}, master_key={BENCH_MASTER_KEY!r})\n"
     )

@@ -1,11 +1,11 @@
-"""Delivery throughput: accepted messages through the Redis outbox, a Celery worker and the console
+"""Delivery throughput: accepted messages through the Redis delivery queue, a Celery worker and the console
 carrier to `delivered`, the path the carriers issue will put SMPP behind.
 
     .venv/bin/python bench/delivery.py                 # 20,000 messages, worker concurrency 1 and 2
     .venv/bin/python bench/delivery.py --messages 50000 --concurrency 2
 
 It writes --messages `accepted` send records with one INSERT ... SELECT, pushes their ids to the
-outbox the way accepting requests do (in chunks, each one a request's worth), starts a Celery worker
+delivery queue the way accepting requests do (in chunks, each one a request's worth), starts a Celery worker
 (with beat) on the bench database, and times until every one is `delivered`. The console carrier
 writes no file here (SMS_CONSOLE_OUTBOX is empty) but still logs each message. Budget (design.md):
 1,000 messages a second end to end; the SMPP part of that budget needs the carriers issue.
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common as c  # noqa: E402
 
 INSERT = """
-INSERT INTO sms_message (app_id, phone, channel, category, purpose, template, signature, text, parts, status,
+INSERT INTO sms_message (app_id, phone, channel, category, purpose, template, signature, text, billed_parts, status,
                          carrier, carrier_message_id, attempts, error, created_at)
 SELECT %(app)s, '+86186' || lpad(g::text, 8, '0'), 'sms', 'verification', 'sms_code', '', 'BenchApp',
        '【BenchApp】您正在使用BenchApp服务，您的验证码是：123456，请在10分钟内完成验证。', 1, 'accepted',
@@ -34,9 +34,8 @@ RETURNING id
 
 
 def run(messages: int, concurrency: int) -> dict:
-    from sms.outbox import get_outbox
-
     from accounts.models import App
+    from sms.delivery_queue import get_delivery_queue
 
     app = App.objects.get(app_id=c.BENCH_APP_ID).id
     conn = c.pg_connect()
@@ -46,10 +45,10 @@ def run(messages: int, concurrency: int) -> dict:
         cur.execute(INSERT, {"app": app, "n": messages})
         ids = [row[0] for row in cur.fetchall()]
     conn.close()
-    outbox = get_outbox()
-    outbox.client.delete(*outbox.keys)
+    queue = get_delivery_queue()
+    queue.client.delete(*queue.keys)
     for start in range(0, len(ids), 10):
-        outbox.push(ids[start:start + 10])
+        queue.push(ids[start:start + 10])
     c.clear_queue()
     log = open(c.LOGS / f"delivery-c{concurrency}-celery.log", "wb")
     started = time.monotonic()

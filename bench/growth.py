@@ -55,7 +55,7 @@ def create_fill_apps(n: int) -> None:
 
 
 FILL_MESSAGES = """
-INSERT INTO sms_message (app_id, phone, channel, category, purpose, template, signature, text, parts, status,
+INSERT INTO sms_message (app_id, phone, channel, category, purpose, template, signature, text, billed_parts, status,
                          carrier, carrier_message_id, attempts, error, created_at, submitted_at, finished_at,
                          verified_at)
 SELECT CASE WHEN g %% 10 = 0 THEN %(bench_app)s ELSE apps.ids[1 + (g %% apps.n)] END,
@@ -129,15 +129,15 @@ def capture_hot_path() -> list[dict]:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    import sms.services
+    import sms.codes
 
     known = "246810"
     phone = f"+86186{99_900_000 + int(time.time()) % 99_999:08d}"
     client = Client(HTTP_HOST="127.0.0.1")
     headers = {"HTTP_X_LC_ID": c.BENCH_APP_ID, "HTTP_X_LC_SIGN": c.sign_header()}
     body = json.dumps({"mobilePhoneNumber": phone})
-    original = sms.services.new_code
-    sms.services.new_code = lambda: known  # only in this process: so that we know the code to verify
+    original = sms.codes.new_code
+    sms.codes.new_code = lambda: known  # only in this process: so that we know the code to verify
     try:
         calls = [
             ("requestSmsCode", "/1.1/requestSmsCode"),
@@ -151,7 +151,7 @@ def capture_hot_path() -> list[dict]:
             captured.append({"call": name, "status": response.status_code,
                              "queries": [q["sql"] for q in ctx.captured_queries]})
     finally:
-        sms.services.new_code = original
+        sms.codes.new_code = original
     return captured
 
 

@@ -145,9 +145,10 @@ def cpu_per_step(n: int) -> dict:
     from django.test import Client
 
     from accounts.selectors import app_by_app_id
-    from sms import services
-    from sms.limits import get_limiter, sending_rules
-    from sms.phone import phone_from_param
+    from sms import codes, sending
+    from sms.sending_limits import sending_rules
+    from smsplatform.limits import get_limiter
+    from smsplatform.phone import phone_from_param
 
     client = Client(HTTP_HOST="127.0.0.1")
     headers = {"HTTP_X_LC_ID": c.BENCH_APP_ID, "HTTP_X_LC_SIGN": c.sign_header()}
@@ -171,10 +172,10 @@ def cpu_per_step(n: int) -> dict:
         rsc(i)
         date(i)
     out = {"requestSmsCode": _cpu_ms(rsc, n), "date": _cpu_ms(date, n)}
-    with mock.patch.object(services, "queue_delivery", lambda ids: None):
+    with mock.patch.object(sending, "queue_delivery", lambda ids: None):
         out["requestSmsCode without queueing the Celery task"] = _cpu_ms(rsc, n)
-    with mock.patch.object(services, "request_code", lambda **kw: None):
-        out["requestSmsCode without services.request_code"] = _cpu_ms(rsc, n)
+    with mock.patch.object(codes, "request_code", lambda **kw: None):
+        out["requestSmsCode without codes.request_code"] = _cpu_ms(rsc, n)
     steps = {
         "auth: app_by_app_id (ORM SELECT app + account)": _cpu_ms(lambda i: app_by_app_id(c.BENCH_APP_ID), n),
         "parse phone (phonenumbers)": _cpu_ms(lambda i: phone_from_param("+8618612345678"), n),
@@ -182,13 +183,13 @@ def cpu_per_step(n: int) -> dict:
             app=app, phone=phone(), channel="sms", category="verification", signature="BenchCpu")), n),
         "queue Celery task (deliver_messages.delay)": (out["requestSmsCode"]
                                                        - out["requestSmsCode without queueing the Celery task"]),
-        "services.request_code in all (limits, 2 INSERTs, COMMIT, queueing)": (
-            out["requestSmsCode"] - out["requestSmsCode without services.request_code"]),
+        "codes.request_code in all (limits, 2 INSERTs, COMMIT, queueing)": (
+            out["requestSmsCode"] - out["requestSmsCode without codes.request_code"]),
     }
     steps["of which BEGIN + 2 INSERTs + COMMIT (ORM), by difference"] = (
-        steps["services.request_code in all (limits, 2 INSERTs, COMMIT, queueing)"]
+        steps["codes.request_code in all (limits, 2 INSERTs, COMMIT, queueing)"]
         - steps["limits: Lua script (one EVALSHA)"] - steps["queue Celery task (deliver_messages.delay)"])
-    steps["rest: Django + DRF + auth + parsing around it"] = out["requestSmsCode without services.request_code"]
+    steps["rest: Django + DRF + auth + parsing around it"] = out["requestSmsCode without codes.request_code"]
     out["steps"] = steps
     c.clear_limit_keys()
     return out

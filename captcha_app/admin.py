@@ -5,6 +5,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from smsplatform.admin_tools import ReadOnlyAdmin
+
 from .models import AppCaptchaUsage, CaptchaChallenge
 from .selectors import with_captcha_counts
 
@@ -33,7 +35,7 @@ class PeriodFilter(admin.SimpleListFilter):
 
 
 @admin.register(AppCaptchaUsage)
-class CaptchaUsageAdmin(admin.ModelAdmin):
+class CaptchaUsageAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """Per app: challenges issued, solved, failed (a wrong answer), unanswered, and validate tokens used."""
 
     list_display = (
@@ -80,18 +82,9 @@ class CaptchaUsageAdmin(admin.ModelAdmin):
         answered = obj.captcha_solved + obj.captcha_failed
         return f"{obj.captcha_failed / answered:.0%}" if answered else "-"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(CaptchaChallenge)
-class CaptchaChallengeAdmin(admin.ModelAdmin):
+class CaptchaChallengeAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ("created_at", "app", "status", "width", "height", "expires_at", "answered_at", "redeemed_at")
     list_filter = ("status", "app", ("created_at", admin.DateFieldListFilter))
     date_hierarchy = "created_at"
@@ -102,12 +95,3 @@ class CaptchaChallengeAdmin(admin.ModelAdmin):
         "app", "status", "width", "height", "created_at", "expires_at", "answered_at",
         "validate_token_expires_at", "redeemed_at",
     )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -4,8 +4,9 @@ from datetime import datetime
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from smsplatform.tokens import digest
+
 from .models import CaptchaChallenge, ChallengeStatus
-from .tokens import digest
 
 
 def live_challenges(*, now: datetime | None = None) -> QuerySet:

@@ -1,5 +1,4 @@
 """Writes of the captcha app: issuing a challenge, answering it, redeeming the validate token."""
-import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -7,12 +6,12 @@ from captcha.models import CaptchaStore
 from django.db import transaction
 from django.utils import timezone
 
-from smsplatform.errors import ErrorCode, LeanCloudError
+from smsplatform.errors import Errors, LeanCloudError
+from smsplatform.tokens import digest, new_token, same_secret
 
 from . import selectors
 from .challenges import random_challenge
 from .models import VALIDATE_TOKEN_TTL, CaptchaChallenge, ChallengeStatus
-from .tokens import digest, new_token
 
 CAPTCHA_GONE = "Captcha expired or already answered; request a new one."
 WRONG_ANSWER = "Invalid captcha code; request a new captcha."
@@ -46,13 +45,13 @@ def answer_challenge(*, app, token: str | None, answer: str | None) -> str:
     Any answer ends the challenge, a wrong one too, so one image never takes a second guess.
     """
     if not token or not answer:
-        raise LeanCloudError(ErrorCode.INTERNAL, ANSWER_MISSING)
+        raise LeanCloudError(Errors.BAD_REQUEST, ANSWER_MISSING)
     now = timezone.now()
     found = selectors.challenge_to_answer(app=app, token=token, now=now)
     if found is None or found[1] is None:
-        raise LeanCloudError(ErrorCode.INTERNAL, CAPTCHA_GONE)
+        raise LeanCloudError(Errors.BAD_REQUEST, CAPTCHA_GONE)
     challenge_id, expected = found
-    right = hmac.compare_digest(answer.strip().lower().encode(), expected.encode())
+    right = same_secret(answer.strip().lower(), expected)
     validate_token = new_token() if right else None
     # Conditional on the challenge still being live: of two racing answers only one counts.
     answered = selectors.live_challenges(now=now).filter(id=challenge_id).update(
@@ -62,9 +61,9 @@ def answer_challenge(*, app, token: str | None, answer: str | None) -> str:
         validate_token_expires_at=now + VALIDATE_TOKEN_TTL if right else None,
     )
     if not answered:
-        raise LeanCloudError(ErrorCode.INTERNAL, CAPTCHA_GONE)
+        raise LeanCloudError(Errors.BAD_REQUEST, CAPTCHA_GONE)
     if not right:
-        raise LeanCloudError(ErrorCode.INTERNAL, WRONG_ANSWER)
+        raise LeanCloudError(Errors.BAD_REQUEST, WRONG_ANSWER)
     return validate_token
 
 
@@ -76,7 +75,7 @@ def check_validate_token(*, app, validate_token: str | None) -> None:
     if not app.force_captcha:
         return
     if not validate_token or not selectors.live_validate_tokens(app=app, validate_token=validate_token).exists():
-        raise LeanCloudError(ErrorCode.MISSING_VALIDATE_TOKEN)
+        raise LeanCloudError(Errors.MISSING_VALIDATE_TOKEN)
 
 
 def redeem_validate_token(*, app, validate_token: str | None) -> None:
@@ -91,4 +90,4 @@ def redeem_validate_token(*, app, validate_token: str | None) -> None:
         if selectors.live_validate_tokens(app=app, validate_token=validate_token, now=now).update(redeemed_at=now):
             return
     if app.force_captcha:
-        raise LeanCloudError(ErrorCode.MISSING_VALIDATE_TOKEN)
+        raise LeanCloudError(Errors.MISSING_VALIDATE_TOKEN)

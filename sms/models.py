@@ -77,7 +77,9 @@ class Message(models.Model):
     template = models.CharField(max_length=64, blank=True)
     signature = models.CharField(max_length=32, blank=True)
     text = models.TextField()
-    parts = models.PositiveSmallIntegerField(default=1)
+    billed_parts = models.PositiveSmallIntegerField(
+        default=1, help_text="Parts the text is billed as (70 characters in one, 67 a part beyond).",
+    )
     status = models.CharField(
         max_length=16, choices=MessageStatus.choices, default=MessageStatus.ACCEPTED
     )

@@ -1,13 +1,14 @@
-from django.conf import settings
+"""requestSmsCode and verifySmsCode: parse, call one service, answer."""
 from rest_framework.response import Response
 
-from smsplatform.api import LeanCloudView, enforce_ip_flow_control
-from smsplatform.errors import ErrorCode, LeanCloudError
-from smsplatform.params import optional_text, whole_number
+from smsplatform.api import LeanCloudView
+from smsplatform.errors import Errors, LeanCloudError
+from smsplatform.limits import IpBudget, enforce_ip_budget
+from smsplatform.params import optional_text
+from smsplatform.phone import phone_from_param
 
-from . import services
-from .models import Channel, Purpose, VerificationCode
-from .phone import phone_from_param
+from . import codes
+from .models import Channel, Purpose
 
 # Keys of requestSmsCode that are not template variables.
 REQUEST_SMS_CODE_KEYS = {"mobilePhoneNumber", "smsType", "ttl", "name", "op", "template", "sign", "validate_token"}
@@ -18,12 +19,12 @@ def channel_from_param(raw) -> str:
         return Channel.SMS
     if raw == Channel.VOICE:
         return Channel.VOICE
-    raise LeanCloudError(ErrorCode.INTERNAL, "smsType must be 'sms' or 'voice'.")
+    raise LeanCloudError(Errors.BAD_REQUEST, "smsType must be 'sms' or 'voice'.")
 
 
 def require_code_service(app) -> None:
     if not app.sms_code_service_enabled:
-        raise LeanCloudError(ErrorCode.OPERATION_FORBIDDEN)
+        raise LeanCloudError(Errors.OPERATION_FORBIDDEN)
 
 
 class RequestSmsCodeView(LeanCloudView):
@@ -32,14 +33,12 @@ class RequestSmsCodeView(LeanCloudView):
         require_code_service(app)
         params = self.params(request)
         phone = phone_from_param(params.get("mobilePhoneNumber"))
-        enforce_ip_flow_control(request, "sms", settings.RATELIMIT_SMS_PER_IP)
-        services.request_code(
+        enforce_ip_budget(request, IpBudget.SMS)
+        codes.request_code(
             app=app,
             phone=phone,
             purpose=Purpose.SMS_CODE,
-            ttl_minutes=whole_number(
-                params.get("ttl"), name="ttl", low=1, high=VerificationCode.MAX_TTL_MINUTES, default=10,
-            ),
+            ttl_minutes=codes.ttl_from_param(params.get("ttl")),
             channel=channel_from_param(params.get("smsType")),
             name=optional_text(params.get("name")),
             op=optional_text(params.get("op")),
@@ -56,5 +55,5 @@ class VerifySmsCodeView(LeanCloudView):
         app = request.auth.app
         require_code_service(app)
         phone = phone_from_param(self.params(request).get("mobilePhoneNumber"))
-        services.verify_code(app=app, phone=phone, purpose=Purpose.SMS_CODE, code=code)
+        codes.verify_code(app=app, phone=phone, purpose=Purpose.SMS_CODE, code=code)
         return Response({})

@@ -38,9 +38,10 @@ INSTALLED_APPS = [
     "django_ratelimit",
     "captcha",
     "accounts",
-    "sms",
     "templates_review",
     "captcha_app",
+    "sms",
+    "accounts.user_api",
 ]
 
 MIDDLEWARE = [
@@ -110,9 +111,6 @@ else:
     # Without Redis the service is one process: local memory is the shared cache there.
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 
-# Keys of the per-number SMS limits live beside the cache's, under this prefix.
-SMS_LIMIT_KEY_PREFIX = "smsp:lim:"
-
 # --- Celery ---------------------------------------------------------------------------------------
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 if CELERY_TASK_ALWAYS_EAGER:
@@ -127,15 +125,15 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_BEAT_SCHEDULE = {
-    # The safety nets of delivery: accepted messages whose task never ran, and an outbox whose
+    # The safety nets of delivery: accepted messages whose task never ran, and a delivery queue whose
     # drain task was lost on its way (a drainer is normally scheduled by the message itself).
     "requeue-stalled-messages": {"task": "sms.tasks.requeue_stalled_messages", "schedule": 30.0},
-    "drain-outbox": {"task": "sms.tasks.drain_outbox", "schedule": 5.0},
+    "drain-delivery-queue": {"task": "sms.tasks.drain_delivery_queue", "schedule": 5.0},
 }
 
 # --- SMS ------------------------------------------------------------------------------------------
 # Carriers messages go to, in order of preference (admin-configured carriers come with routing).
-SMS_PROVIDERS = env.list("SMS_PROVIDERS", default=["console"])
+SMS_CARRIERS = env.list("SMS_CARRIERS", default=["console"])
 # The console carrier appends each message as a JSON line to this file when it is set.
 SMS_CONSOLE_OUTBOX = env("SMS_CONSOLE_OUTBOX", default="")
 
@@ -166,7 +164,7 @@ RATELIMIT_FAIL_OPEN = False
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["smsplatform.wire.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["smsplatform.wire.LeanCloudJSONParser"],
-    "DEFAULT_AUTHENTICATION_CLASSES": ["smsplatform.authentication.AppKeyAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.AppKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": [],
     "EXCEPTION_HANDLER": "smsplatform.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,

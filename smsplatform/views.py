@@ -3,7 +3,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .errors import ErrorCode, LeanCloudError, error_response
+from .errors import Errors, LeanCloudError, error_response
 from .formats import iso_date
 
 
@@ -18,8 +18,8 @@ class ServerDateView(APIView):
 
 @csrf_exempt
 def api_not_found(request, *args, **kwargs):
-    return error_response(LeanCloudError(ErrorCode.INTERNAL, "The requested resource was not found.", 404))
+    return error_response(LeanCloudError(Errors.NOT_FOUND))
 
 
 def server_error(request, *args, **kwargs):
-    return error_response(LeanCloudError(ErrorCode.INTERNAL))
+    return error_response(LeanCloudError(Errors.INTERNAL))

@@ -5,7 +5,7 @@ import json
 from rest_framework import renderers
 from rest_framework.parsers import BaseParser
 
-from .errors import ErrorCode, LeanCloudError
+from .errors import Errors, LeanCloudError
 
 
 class JSONRenderer(renderers.JSONRenderer):
@@ -31,9 +31,9 @@ class LeanCloudJSONParser(BaseParser):
         try:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
-            raise LeanCloudError(ErrorCode.MALFORMED_JSON)
+            raise LeanCloudError(Errors.MALFORMED_JSON)
         if data is None:
             return {}
         if not isinstance(data, dict):
-            raise LeanCloudError(ErrorCode.MALFORMED_JSON)
+            raise LeanCloudError(Errors.MALFORMED_JSON)
         return data

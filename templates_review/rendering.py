@@ -2,7 +2,7 @@
 Handlebars templates once they exist."""
 from dataclasses import dataclass
 
-from smsplatform.errors import ErrorCode, LeanCloudError
+from smsplatform.errors import Errors, LeanCloudError
 
 DEFAULT_VERIFICATION_TEXT = "您正在使用{name}服务进行{op}操作，您的验证码是：{code}，请在{ttl}分钟内完成验证。"
 DEFAULT_VERIFICATION_TEXT_WITHOUT_OP = "您正在使用{name}服务，您的验证码是：{code}，请在{ttl}分钟内完成验证。"
@@ -31,7 +31,7 @@ def compose_verification_sms(*, app, code: str, ttl_minutes: int, name: str | No
     applies to templates only). Templates are not reviewable yet, so no template exists: 604.
     """
     if template:
-        raise LeanCloudError(ErrorCode.TEMPLATE_NOT_FOUND)
+        raise LeanCloudError(Errors.TEMPLATE_NOT_FOUND)
     values = {"name": name or app.name, "op": op, "code": code, "ttl": ttl_minutes}
     pattern = DEFAULT_VERIFICATION_TEXT if op else DEFAULT_VERIFICATION_TEXT_WITHOUT_OP
     signature = default_signature(app)

@@ -1,7 +1,7 @@
 import pytest
 from django.conf import settings as django_settings
 
-from sms.limits import get_limiter
+from smsplatform.limits import get_limiter
 from smsplatform.celery import app as celery_app
 
 from .support import LeanCloudClient, Outbox, make_app

@@ -1,5 +1,4 @@
 """Helpers the tests share: a LeanCloud-speaking client, the console outbox, app factories."""
-import hashlib
 import itertools
 import json
 import re
@@ -8,7 +7,8 @@ from pathlib import Path
 
 from rest_framework.test import APIClient
 
-from accounts.services import create_app
+from accounts.services.app_settings import create_app
+from smsplatform import tokens
 
 _serial = itertools.count(1)
 CODE_IN_TEXT = re.compile(r"(\d{6})")
@@ -32,9 +32,7 @@ def unique_phone() -> str:
 
 
 def sign_header(key: str, master: bool = False, timestamp: str | None = None) -> str:
-    timestamp = timestamp or str(int(time.time() * 1000))
-    digest = hashlib.md5((timestamp + key).encode()).hexdigest()
-    return f"{digest},{timestamp}" + (",master" if master else "")
+    return tokens.sign_header(key, master=master, timestamp=timestamp)
 
 
 def session(token: str) -> dict:

@@ -1,4 +1,4 @@
-"""Carrier adapters by name; SMS_PROVIDERS lists the ones messages go to, in order."""
+"""Carrier adapters, by name: SMS_CARRIERS lists the ones messages go to, in order of preference."""
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -16,8 +16,8 @@ def carrier_named(name: str) -> Carrier:
     try:
         return ADAPTERS[name]()
     except KeyError:
-        raise ImproperlyConfigured(f"Unknown SMS provider {name!r}; known: {', '.join(sorted(ADAPTERS))}.")
+        raise ImproperlyConfigured(f"Unknown SMS carrier {name!r}; known: {', '.join(sorted(ADAPTERS))}.")
 
 
 def preferred_carrier() -> Carrier:
-    return carrier_named(settings.SMS_PROVIDERS[0])
+    return carrier_named(settings.SMS_CARRIERS[0])

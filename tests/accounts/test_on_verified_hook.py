@@ -3,7 +3,7 @@ import pytest
 import requests
 
 from accounts.models import HookAttempt
-from accounts.services import HOOK_RETRY_DELAYS
+from accounts.services.on_verified_hook import HOOK_RETRY_DELAYS
 from tests.leanengine import leanengine
 from tests.live import free_port, wait_until
 from tests.support import make_app, session, sign_header, unique_phone

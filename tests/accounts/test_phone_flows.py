@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from accounts.models import EndUser, Session
 from sms.models import Message, MessageStatus, Purpose, VerificationCode
-from sms.services import hash_code
+from sms.codes import hash_code
 from tests.support import make_app, session, unique_phone
 
 pytestmark = pytest.mark.django_db

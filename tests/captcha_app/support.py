@@ -8,7 +8,7 @@ from django.db.models import F
 from PIL import Image
 
 from captcha_app.models import CaptchaChallenge
-from captcha_app.tokens import digest
+from smsplatform.tokens import digest
 
 JSON = "application/json;charset=utf-8"
 

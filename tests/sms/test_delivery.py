@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from sms import services
+from sms import delivery, tasks
 from sms.carriers import SubmitResult
 from sms.models import Message, MessageStatus
 from tests.support import make_app, unique_phone
@@ -17,8 +17,8 @@ def accepted_message(app, **fields):
 
 def test_delivery_is_idempotent(outbox):
     message = accepted_message(make_app())
-    services.deliver_messages([message.id])
-    services.deliver_messages([message.id])
+    delivery.deliver_messages([message.id])
+    delivery.deliver_messages([message.id])
     assert len(outbox.messages(message.phone)) == 1
     message.refresh_from_db()
     assert message.status == MessageStatus.DELIVERED and message.attempts == 1
@@ -27,7 +27,7 @@ def test_delivery_is_idempotent(outbox):
 def test_a_batch_is_delivered_with_one_result_each(outbox):
     app = make_app()
     messages = [accepted_message(app) for _ in range(5)]
-    services.deliver_messages([m.id for m in messages])
+    delivery.deliver_messages([m.id for m in messages])
     assert Message.objects.filter(status=MessageStatus.DELIVERED).count() == 5
     refs = set(Message.objects.values_list("carrier_message_id", flat=True))
     assert len(refs) == 5 and {m["carrier_message_id"] for m in outbox.messages()} == refs
@@ -35,7 +35,7 @@ def test_a_batch_is_delivered_with_one_result_each(outbox):
 
 def test_a_verified_message_is_not_moved_back_by_a_late_result():
     message = accepted_message(make_app(), status=MessageStatus.VERIFIED)
-    services.record_submit_results([SubmitResult(message.id, MessageStatus.DELIVERED, "ref")])
+    delivery.record_submit_results([SubmitResult(message.id, MessageStatus.DELIVERED, "ref")])
     message.refresh_from_db()
     assert message.status == MessageStatus.VERIFIED
 
@@ -43,7 +43,7 @@ def test_a_verified_message_is_not_moved_back_by_a_late_result():
 def test_a_failing_carrier_call_marks_the_batch_call_failed(settings, tmp_path):
     settings.SMS_CONSOLE_OUTBOX = str(tmp_path / "no-such-dir" / "outbox.jsonl")  # the carrier cannot write
     message = accepted_message(make_app())
-    services.deliver_messages([message.id])
+    delivery.deliver_messages([message.id])
     message.refresh_from_db()
     assert message.status == MessageStatus.CALL_FAILED
     assert "No such file" in message.error
@@ -53,47 +53,46 @@ def test_stalled_messages_are_queued_again_and_sent_once(outbox):
     app = make_app()
     old = accepted_message(app, created_at=timezone.now() - timedelta(minutes=5))
     fresh = accepted_message(app)
-    assert services.requeue_stalled_messages() == 1
+    assert tasks.requeue_stalled_messages() == 1
     old.refresh_from_db()
     fresh.refresh_from_db()
     assert old.status == MessageStatus.DELIVERED
     assert fresh.status == MessageStatus.ACCEPTED
-    assert services.requeue_stalled_messages() == 0
+    assert tasks.requeue_stalled_messages() == 0
     assert len(outbox.messages(old.phone)) == 1
 
 
 def test_a_broker_outage_does_not_fail_the_request(lc, outbox, monkeypatch):
-    from sms import outbox as redis_outbox
-    from sms import tasks
+    from sms.delivery_queue import RedisDeliveryQueue
 
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker unreachable")
 
     monkeypatch.setattr(tasks.deliver_messages, "delay", broker_down)
-    monkeypatch.setattr(tasks.drain_outbox, "delay", broker_down)
-    monkeypatch.setattr(redis_outbox.RedisOutbox, "push", broker_down)
+    monkeypatch.setattr(tasks.drain_delivery_queue, "delay", broker_down)
+    monkeypatch.setattr(RedisDeliveryQueue, "push", broker_down)
     phone = unique_phone()
     assert lc.post("/1.1/requestSmsCode", {"mobilePhoneNumber": phone}).status_code == 200
     assert Message.objects.get(phone=phone).status == MessageStatus.ACCEPTED
     monkeypatch.undo()
     Message.objects.filter(phone=phone).update(created_at=timezone.now() - timedelta(minutes=1))
-    services.requeue_stalled_messages()
+    tasks.requeue_stalled_messages()
     assert Message.objects.get(phone=phone).status == MessageStatus.DELIVERED
     assert len(outbox.messages(phone)) == 1
 
 
-def test_the_outbox_delivers_in_batches_and_schedules_one_drainer(outbox):
-    from sms.outbox import get_outbox
+def test_the_delivery_queue_delivers_in_batches_and_schedules_one_drainer(outbox):
+    from sms.delivery_queue import get_delivery_queue
 
-    queue = get_outbox()
+    queue = get_delivery_queue()
     if queue is None:
         pytest.skip("without Redis, accepted messages go straight to a Celery task")
     app = make_app()
     messages = [accepted_message(app) for _ in range(7)]
     assert queue.push([messages[0].id]) is True  # no drainer yet: the caller schedules one
     assert queue.push([m.id for m in messages[1:]]) is False  # one is already scheduled
-    assert services.drain_outbox(batch_size=3) == 7
+    assert delivery.drain_delivery_queue(batch_size=3) == 7
     assert Message.objects.filter(status=MessageStatus.DELIVERED).count() == 7
     assert queue.push([messages[0].id]) is True  # the drainer finished and let go
-    assert services.drain_outbox() == 1  # a message queued twice is taken, not sent, twice
+    assert delivery.drain_delivery_queue() == 1  # a message queued twice is taken, not sent, twice
     assert len(outbox.messages()) == 7

@@ -9,14 +9,14 @@ from tests.support import unique_phone
 pytestmark = pytest.mark.live
 
 
-@pytest.mark.skipif(not settings.REDIS_URL, reason="the outbox lives in Redis; without it tasks run in-process")
-def test_an_outbox_whose_drain_task_was_lost_is_drained_by_beat(live_stack, live_app):
+@pytest.mark.skipif(not settings.REDIS_URL, reason="the delivery queue lives in Redis; without it tasks run in-process")
+def test_a_delivery_queue_whose_drain_task_was_lost_is_drained_by_beat(live_stack, live_app):
     import redis
 
-    from sms.outbox import RedisOutbox
+    from sms.delivery_queue import RedisDeliveryQueue
 
-    queue = RedisOutbox(redis.Redis.from_url(settings.REDIS_URL),
-                        f"smsp:outbox:{live_stack.env['CELERY_TASK_DEFAULT_QUEUE']}")
+    queue = RedisDeliveryQueue(redis.Redis.from_url(settings.REDIS_URL),
+                               f"smsp:delivery-queue:{live_stack.env['CELERY_TASK_DEFAULT_QUEUE']}")
     message = Message.objects.create(app=live_app, phone=unique_phone(), text="【X】lost wake-up")
     # A drainer is "scheduled" (its flag is set) but its task never reaches a worker.
     queue.client.set(queue.keys[1], "1", px=60_000)

@@ -1,8 +1,9 @@
 import pytest
 from django.conf import settings
 
-from sms.limits import LocalLimiter, RedisLimiter, Rule, get_limiter, sending_rules
-from smsplatform.errors import LeanCloudError
+from sms.sending_limits import sending_rules
+from smsplatform.limits import LocalLimiter, RedisLimiter, Rule, get_limiter
+from smsplatform.errors import Errors, LeanCloudError
 from tests.support import LeanCloudClient, make_app, unique_phone
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +42,7 @@ def outcomes(limiter, rules, times):
 
 
 def test_sliding_window(limiter):
-    rules = [Rule("k:window", 10, 1, code=1, message="too fast")]
+    rules = [Rule("k:window", 10, 1, Errors.BAD_REQUEST, "too fast")]
     assert outcomes(limiter, rules, [1000, 1009.9, 1010.1, 1015, 1020.2]) == ["ok", 1, "ok", 1, "ok"]
 
 
@@ -163,7 +164,7 @@ def test_per_ip_flow_control_can_be_switched_off(lc, settings, outbox):
 
 
 def test_login_lockout_holds_until_fifteen_minutes_after_the_last_failure(limiter, app):
-    from sms.limits import login_failure_rules
+    from accounts.services.sessions import login_failure_rules
 
     rules = login_failure_rules(app=app, user_id=1)
     minute = 60
@@ -176,7 +177,7 @@ def test_login_lockout_holds_until_fifteen_minutes_after_the_last_failure(limite
 
 
 def test_failures_spread_beyond_fifteen_minutes_do_not_lock(limiter, app):
-    from sms.limits import login_failure_rules
+    from accounts.services.sessions import login_failure_rules
 
     rules = login_failure_rules(app=app, user_id=2)
     times = [i * 3 * 60 for i in range(12)]  # one failure every 3 minutes: at most 5 in any 15 minutes

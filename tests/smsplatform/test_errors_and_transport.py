@@ -62,12 +62,12 @@ def test_body_without_json_content_type_is_still_json(lc, outbox):
 
 
 def test_unexpected_exception_is_code_1_without_traceback(lc, monkeypatch):
-    from sms import services
+    from sms import codes
 
     def explode(**kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(services, "request_code", explode)
+    monkeypatch.setattr(codes, "request_code", explode)
     response = lc.post("/1.1/requestSmsCode", {"mobilePhoneNumber": unique_phone()})
     assert response.status_code == 500
     assert response.json() == {"code": 1, "error": "Internal server error. No information available."}

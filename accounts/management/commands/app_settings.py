@@ -3,10 +3,8 @@ import json
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.models import App
-from accounts.services import update_app_settings
-
-from .create_app import _describe
+from accounts.management.arguments import app_from_argument, describe
+from accounts.services.app_settings import update_app_settings
 
 
 class Command(BaseCommand):
@@ -17,9 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("changes", nargs="*", metavar="NAME=VALUE")
 
     def handle(self, *args, **options):
-        app = App.objects.filter(app_id=options["app_id"]).first()
-        if app is None:
-            raise CommandError(f"No app with id {options['app_id']!r}.")
+        app = app_from_argument(options["app_id"])
         changes = {}
         for item in options["changes"]:
             name, sep, value = item.partition("=")
@@ -30,5 +26,5 @@ class Command(BaseCommand):
             try:
                 update_app_settings(app=app, changes=changes)
             except ValidationError as exc:
-                raise CommandError(_describe(exc))
+                raise CommandError(describe(exc))
         self.stdout.write(json.dumps({"appId": app.app_id, **app.settings_dict()}, ensure_ascii=False, indent=2))

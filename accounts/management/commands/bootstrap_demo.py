@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from accounts.models import Account, App
-from accounts.services import create_app
+from accounts.services.app_settings import create_app
 
 DEMO_ACCOUNT = "demo"
 DEMO_APP_NAME = "Demo"

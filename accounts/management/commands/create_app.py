@@ -3,8 +3,9 @@ import json
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.management.arguments import describe
 from accounts.models import Account
-from accounts.services import create_app
+from accounts.services.app_settings import create_app
 
 
 class Command(BaseCommand):
@@ -27,11 +28,6 @@ class Command(BaseCommand):
                 app_key=options["app_key"], master_key=options["master_key"],
             )
         except ValidationError as exc:
-            raise CommandError(_describe(exc))
+            raise CommandError(describe(exc))
         self.stdout.write(json.dumps({"appId": app.app_id, "appKey": app.app_key, "masterKey": app.master_key}))
 
-
-def _describe(exc: ValidationError) -> str:
-    if hasattr(exc, "message_dict"):
-        return "; ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items())
-    return " ".join(exc.messages)

@@ -2,9 +2,9 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.importing import read_export
-from accounts.models import App
-from accounts.services import IMPORT_BATCH_SIZE, import_leancloud_users
+from accounts.leancloud_export import read_export
+from accounts.management.arguments import app_from_argument
+from accounts.services.user_import import IMPORT_BATCH_SIZE, import_leancloud_users
 
 
 class Command(BaseCommand):
@@ -19,9 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=IMPORT_BATCH_SIZE)
 
     def handle(self, *args, **options):
-        app = App.objects.filter(app_id=options["app_id"]).first()
-        if app is None:
-            raise CommandError(f"No app with id {options['app_id']!r}.")
+        app = app_from_argument(options["app_id"])
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1.")
         started = time.monotonic()

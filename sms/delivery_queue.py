@@ -1,4 +1,4 @@
-"""The queue between accepting a message and delivering it.
+"""The delivery queue: between accepting a message and delivering it.
 
 With Redis, an accepted message's id is appended to one Redis list, and one drain task, scheduled
 only when none is scheduled or running, takes the ids in batches: a request costs one Redis call,
@@ -35,7 +35,7 @@ return ids
 """
 
 
-class RedisOutbox:
+class RedisDeliveryQueue:
     def __init__(self, client, key: str):
         self.client = client
         self.keys = [key, key + ":drainer"]
@@ -55,9 +55,9 @@ class RedisOutbox:
 
 
 @lru_cache(maxsize=1)
-def get_outbox() -> RedisOutbox | None:
-    """The Redis outbox, or None where tasks go straight to Celery (no Redis, or tasks in-process)."""
+def get_delivery_queue() -> RedisDeliveryQueue | None:
+    """The Redis delivery queue, or None where tasks go straight to Celery (no Redis, or tasks in-process)."""
     client = redis_client()
     if client is None or settings.CELERY_TASK_ALWAYS_EAGER:
         return None
-    return RedisOutbox(client, f"smsp:outbox:{settings.CELERY_TASK_DEFAULT_QUEUE}")
+    return RedisDeliveryQueue(client, f"smsp:delivery-queue:{settings.CELERY_TASK_DEFAULT_QUEUE}")

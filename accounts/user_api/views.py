@@ -1,16 +1,18 @@
 """LeanCloud's user API (`_User`), its phone flows and sessions: parse, call one service, answer."""
-from django.conf import settings
 from rest_framework.response import Response
 
-from sms.models import VerificationCode
-from sms.phone import phone_from_param
-from smsplatform.api import LeanCloudView, enforce_ip_flow_control
-from smsplatform.authentication import SESSION_HEADERS, header
-from smsplatform.errors import ErrorCode, LeanCloudError
-from smsplatform.params import optional_text, whole_number
+from accounts import selectors
+from accounts.authentication import session_token
+from accounts.services import sessions, users
+from sms.codes import ttl_from_param
+from smsplatform.api import LeanCloudView
+from smsplatform.errors import Errors, LeanCloudError
 from smsplatform.formats import iso_date
+from smsplatform.limits import IpBudget, enforce_ip_budget
+from smsplatform.params import optional_text
+from smsplatform.phone import phone_from_param
 
-from . import selectors, services
+from . import phone_flows
 
 CHANGE_PHONE_TTL_MINUTES = 6
 
@@ -23,30 +25,26 @@ def truthy_query(request, *names) -> bool:
     return any(request.query_params.get(name) == "true" for name in names)
 
 
-def limit_sms_senders(request) -> None:
-    enforce_ip_flow_control(request, "sms", settings.RATELIMIT_SMS_PER_IP)
-
-
-def limit_code_guessers(request) -> None:
-    """Codes redeemed without their number could be any number's: guesses are limited per client."""
-    enforce_ip_flow_control(request, "sms-code-without-number", settings.RATELIMIT_SMS_PER_IP)
+def sms_budget(request):
+    """Spends the client's SMS budget (429 past it): for calls that may send an SMS."""
+    return lambda: enforce_ip_budget(request, IpBudget.SMS)
 
 
 class UserAPIView(LeanCloudView):
     def session_user(self, request):
         """The caller's end user, or None: a missing, ended or foreign `X-LC-Session` is no one."""
-        return selectors.user_by_session_token(app=request.auth.app, token=header(request.META, SESSION_HEADERS))
+        return selectors.user_by_session_token(app=request.auth.app, token=session_token(request))
 
     def require_session_user(self, request):
         user = self.session_user(request)
         if user is None:
-            raise LeanCloudError(ErrorCode.SESSION_REQUIRED)
+            raise LeanCloudError(Errors.SESSION_REQUIRED)
         return user
 
     def target(self, request, object_id):
         user = selectors.user_by_object_id(app=request.auth.app, object_id=object_id)
         if user is None:
-            raise LeanCloudError(ErrorCode.USER_NOT_FOUND)
+            raise LeanCloudError(Errors.USER_NOT_FOUND)
         return user
 
     def is_caller(self, request, user) -> bool:
@@ -56,20 +54,17 @@ class UserAPIView(LeanCloudView):
     def require_may_alter(self, request, user) -> None:
         """A user changes only itself; the master key changes anyone."""
         if not request.auth.is_master and not self.is_caller(request, user):
-            raise LeanCloudError(ErrorCode.SESSION_REQUIRED)
+            raise LeanCloudError(Errors.SESSION_REQUIRED)
 
 
 class SignUpView(UserAPIView):
     """POST /users (JS SDK) and /classes/_User (Python SDK)."""
 
     def post(self, request):
-        app = request.auth.app
         fields = dict(request.data)
-        if app.verify_phone_on_signup and fields.get("mobilePhoneNumber"):
-            limit_sms_senders(request)
-        user, token = services.sign_up(
-            app=app, fields=fields, is_master=request.auth.is_master,
-            validate_token=optional_text(fields.get("validate_token")),
+        user, token = phone_flows.sign_up(
+            app=request.auth.app, fields=fields, is_master=request.auth.is_master,
+            validate_token=optional_text(fields.get("validate_token")), before_sending=sms_budget(request),
         )
         location = request.build_absolute_uri(f"{request.path.rstrip('/')}/{user.object_id}")
         return Response(
@@ -81,13 +76,12 @@ class SignUpView(UserAPIView):
 class LoginView(UserAPIView):
     def post(self, request):
         params = self.params(request)
-        username, email = optional_text(params.get("username")), optional_text(params.get("email"))
-        password, sms_code = optional_text(params.get("password")), optional_text(params.get("smsCode"))
-        by_phone = (sms_code is not None and password is None) or (username is None and email is None)
-        user, token = services.log_in(
-            app=request.auth.app, username=username, email=email, password=password, sms_code=sms_code,
-            phone=optional_phone(params.get("mobilePhoneNumber")) if by_phone else None,
+        login = sessions.LoginRequest(
+            username=optional_text(params.get("username")), email=optional_text(params.get("email")),
+            password=optional_text(params.get("password")), sms_code=optional_text(params.get("smsCode")),
         )
+        phone = optional_phone(params.get("mobilePhoneNumber")) if login.by_phone else None
+        user, token = phone_flows.log_in(app=request.auth.app, login=login, phone=phone)
         return Response(user.as_leancloud(session_token=token))
 
     get = post
@@ -96,10 +90,10 @@ class LoginView(UserAPIView):
 class CurrentUserView(UserAPIView):
     def get(self, request):
         # The Python SDK's become() sends the new token in the query and the old one in the header.
-        token = request.query_params.get("session_token") or header(request.META, SESSION_HEADERS)
+        token = request.query_params.get("session_token") or session_token(request)
         user = selectors.user_by_session_token(app=request.auth.app, token=token)
         if user is None:
-            raise LeanCloudError(ErrorCode.USER_NOT_FOUND)
+            raise LeanCloudError(Errors.USER_NOT_FOUND)
         return Response(user.as_leancloud(session_token=token))
 
 
@@ -115,11 +109,9 @@ class UserDetailView(UserAPIView):
         user = self.target(request, object_id)
         self.require_may_alter(request, user)
         fields = dict(request.data)
-        if request.auth.app.verify_phone_on_signup and fields.get("mobilePhoneNumber"):
-            limit_sms_senders(request)
-        user = services.update_user(
+        user = phone_flows.update_user(
             app=request.auth.app, user=user, fields=fields, is_master=request.auth.is_master,
-            validate_token=optional_text(fields.get("validate_token")),
+            validate_token=optional_text(fields.get("validate_token")), before_sending=sms_budget(request),
         )
         if truthy_query(request, "new", "fetchWhenSave"):
             return Response(user.as_leancloud())
@@ -128,7 +120,7 @@ class UserDetailView(UserAPIView):
     def delete(self, request, object_id):
         user = self.target(request, object_id)
         self.require_may_alter(request, user)
-        services.delete_user(user=user)
+        users.delete_user(user=user)
         return Response({})
 
 
@@ -136,7 +128,7 @@ class RefreshSessionTokenView(UserAPIView):
     def put(self, request, object_id):
         user = self.target(request, object_id)
         self.require_may_alter(request, user)
-        token = services.refresh_session_token(user=user)
+        token = sessions.refresh_session_token(user=user)
         return Response(user.as_leancloud(session_token=token))
 
 
@@ -145,7 +137,7 @@ class UpdatePasswordView(UserAPIView):
         user = self.target(request, object_id)
         self.require_may_alter(request, user)
         params = self.params(request)
-        token = services.update_password(
+        token = sessions.update_password(
             app=request.auth.app, user=user,
             old_password=params.get("old_password"), new_password=params.get("new_password"),
         )
@@ -155,7 +147,7 @@ class UpdatePasswordView(UserAPIView):
 class UsersByMobilePhoneView(UserAPIView):
     def post(self, request):
         params = self.params(request)
-        user, token = services.sign_up_or_log_in_with_phone(
+        user, token = phone_flows.sign_up_or_log_in_with_phone(
             app=request.auth.app, phone=phone_from_param(params.get("mobilePhoneNumber")),
             code=optional_text(params.get("smsCode")), fields=dict(request.data),
         )
@@ -170,13 +162,13 @@ class SendCodeView(UserAPIView):
     def post(self, request):
         params = self.params(request)
         phone = phone_from_param(params.get("mobilePhoneNumber"))
-        limit_sms_senders(request)
+        enforce_ip_budget(request, IpBudget.SMS)
         self.send_code(app=request.auth.app, phone=phone, validate_token=optional_text(params.get("validate_token")))
         return Response({})
 
 
 class RequestMobilePhoneVerifyView(SendCodeView):
-    send_code = staticmethod(services.request_phone_verification)
+    send_code = staticmethod(phone_flows.request_phone_verification)
 
 
 class VerifyMobilePhoneView(UserAPIView):
@@ -184,18 +176,18 @@ class VerifyMobilePhoneView(UserAPIView):
         phone = optional_phone(self.params(request).get("mobilePhoneNumber"))
         session_user = None
         if phone is None:
-            limit_code_guessers(request)
+            enforce_ip_budget(request, IpBudget.CODE_WITHOUT_NUMBER)
             session_user = self.session_user(request)
-        user = services.verify_phone(app=request.auth.app, code=code, phone=phone, session_user=session_user)
+        user = phone_flows.verify_phone(app=request.auth.app, code=code, phone=phone, session_user=session_user)
         return Response({"objectId": user.object_id, "updatedAt": iso_date(user.updated_at)})
 
 
 class RequestLoginSmsCodeView(SendCodeView):
-    send_code = staticmethod(services.request_login_code)
+    send_code = staticmethod(phone_flows.request_login_code)
 
 
 class RequestPasswordResetBySmsCodeView(SendCodeView):
-    send_code = staticmethod(services.request_password_reset_code)
+    send_code = staticmethod(phone_flows.request_password_reset_code)
 
 
 class ResetPasswordBySmsCodeView(UserAPIView):
@@ -203,8 +195,8 @@ class ResetPasswordBySmsCodeView(UserAPIView):
         params = self.params(request)
         phone = optional_phone(params.get("mobilePhoneNumber"))
         if phone is None:
-            limit_code_guessers(request)
-        services.reset_password_with_code(app=request.auth.app, code=code, password=params.get("password"), phone=phone)
+            enforce_ip_budget(request, IpBudget.CODE_WITHOUT_NUMBER)
+        phone_flows.reset_password_with_code(app=request.auth.app, code=code, password=params.get("password"), phone=phone)
         return Response({})
 
 
@@ -213,13 +205,10 @@ class RequestChangePhoneNumberView(UserAPIView):
         user = self.require_session_user(request)
         params = self.params(request)
         phone = phone_from_param(params.get("mobilePhoneNumber"))
-        limit_sms_senders(request)
-        services.request_phone_change_code(
+        enforce_ip_budget(request, IpBudget.SMS)
+        phone_flows.request_phone_change_code(
             app=request.auth.app, user=user, phone=phone,
-            ttl_minutes=whole_number(
-                params.get("ttl"), name="ttl", low=1, high=VerificationCode.MAX_TTL_MINUTES,
-                default=CHANGE_PHONE_TTL_MINUTES,
-            ),
+            ttl_minutes=ttl_from_param(params.get("ttl"), default=CHANGE_PHONE_TTL_MINUTES),
             validate_token=optional_text(params.get("validate_token")),
         )
         return Response({})
@@ -229,7 +218,7 @@ class ChangePhoneNumberView(UserAPIView):
     def post(self, request):
         user = self.require_session_user(request)
         params = self.params(request)
-        services.change_phone(
+        phone_flows.change_phone(
             app=request.auth.app, user=user, phone=phone_from_param(params.get("mobilePhoneNumber")),
             code=optional_text(params.get("code")),
         )

@@ -1,4 +1,11 @@
-"""Per-number sending limits: every rule of one send checked and counted in one atomic step.
+"""Rate limits, the one place for both kinds.
+
+Per-client-IP flow control (django-ratelimit) guards API calls: `enforce_ip_budget(request, budget)`
+with a budget from `IpBudget`, whose rates are settings.
+
+Limits on a subject (a phone number, an end user's failed logins) are `Rule`s counted by a limiter:
+every rule of one action checked and counted in one atomic step. The rules themselves live with the
+feature that owns them (`sms.sending_limits`, `accounts.services.sessions`).
 
 A rule is a sliding window: at most `limit` hits in any `window_seconds`. A calendar-day rule is
 the same thing with the day in its key (a new key each day) and a window longer than a day.
@@ -13,10 +20,18 @@ import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from django.conf import settings
+from contextlib import contextmanager
+from enum import Enum
 
-from smsplatform.errors import ErrorCode, LeanCloudError
-from smsplatform.redis_client import redis_client
+from django.conf import settings
+from django_ratelimit.core import is_ratelimited
+
+from .errors import ErrorKind, Errors, LeanCloudError
+from .redis_client import redis_client
+
+
+# Redis keys of the limiter live beside the cache's, under this prefix.
+KEY_PREFIX = "smsp:lim:"
 
 
 @dataclass(frozen=True)
@@ -24,12 +39,12 @@ class Rule:
     key: str
     window_seconds: int
     limit: int
-    code: int = ErrorCode.SMS_TOO_FREQUENT
-    message: str | None = None
+    error_kind: ErrorKind = Errors.SMS_TOO_FREQUENT
+    error_text: str | None = None
     anchored: bool = False
 
     def error(self) -> LeanCloudError:
-        return LeanCloudError(self.code, self.message)
+        return LeanCloudError(self.error_kind, self.error_text)
 
 
 @dataclass(frozen=True)
@@ -60,7 +75,30 @@ return 0
 """
 
 
-class RedisLimiter:
+class Limiter:
+    """What both limiters share: counting an action that may still fail after its rules passed."""
+
+    def acquire(self, rules: list[Rule], now: float | None = None) -> Reservation:
+        raise NotImplementedError
+
+    def release(self, reservation: Reservation) -> None:
+        raise NotImplementedError
+
+    @contextmanager
+    def holding(self, rules: list[Rule], *, keep_on: tuple[type[BaseException], ...] = ()):
+        """Count one hit against every rule (or raise the first broken rule's error), run the block,
+        and give the hits back if the block raises, unless it raises one of `keep_on`."""
+        reservation = self.acquire(rules)
+        try:
+            yield reservation
+        except keep_on:
+            raise
+        except BaseException:
+            self.release(reservation)
+            raise
+
+
+class RedisLimiter(Limiter):
     def __init__(self, client, prefix: str):
         self.client = client
         self.prefix = prefix
@@ -98,7 +136,7 @@ class RedisLimiter:
             self.client.delete(*keys)
 
 
-class LocalLimiter:
+class LocalLimiter(Limiter):
     """The same rules in this process's memory, for the single-process embedded default."""
 
     def __init__(self):
@@ -143,42 +181,36 @@ class LocalLimiter:
 def get_limiter() -> RedisLimiter | LocalLimiter:
     client = redis_client()
     if client is not None:
-        return RedisLimiter(client, settings.SMS_LIMIT_KEY_PREFIX)
+        return RedisLimiter(client, KEY_PREFIX)
     return LocalLimiter()
 
 
-def sending_rules(*, app, phone: str, channel: str, category: str, signature: str) -> list[Rule]:
-    """The app's per-number limits that one message of this kind must pass (0 in a setting: none)."""
-    candidates = [
-        Rule(
-            f"app:{app.id}:{phone}:interval", app.limit_interval_seconds, 1,
-            ErrorCode.INTERNAL, f"SMS request too fast(1 request per {app.limit_interval_seconds}s).",
-        ),
-        Rule(f"sig:{signature}:{phone}:1m", 60, app.limit_per_minute),
-    ]
-    if channel == "voice":
-        candidates += [
-            Rule(f"app:{app.id}:{phone}:voice:30s", 30, app.limit_voice_per_30s),
-            Rule(f"app:{app.id}:{phone}:voice:1h", 3600, app.limit_voice_per_hour),
-            Rule(f"app:{app.id}:{phone}:voice:24h", 86400, app.limit_voice_per_day),
-        ]
-    elif category == "verification":
-        candidates.append(Rule(f"sig:{signature}:{phone}:verify:24h", 86400, app.limit_verification_per_24h))
-    return [rule for rule in candidates if rule.limit and rule.window_seconds]
+# --- Per-client-IP flow control ------------------------------------------------------------------
+
+class IpBudget(Enum):
+    """A budget of calls per client IP: (its django-ratelimit group, the setting holding its rate)."""
+
+    SMS = ("sms", "RATELIMIT_SMS_PER_IP")
+    # Codes redeemed without their number could be any number's: guesses are limited per client.
+    CODE_WITHOUT_NUMBER = ("sms-code-without-number", "RATELIMIT_SMS_PER_IP")
+    CAPTCHA = ("captcha", "RATELIMIT_CAPTCHA_PER_IP")
+    CAPTCHA_IMAGE = ("captcha-image", "RATELIMIT_CAPTCHA_IMAGE_PER_IP")
+    VERIFY_CAPTCHA = ("captcha-verify", "RATELIMIT_VERIFY_CAPTCHA_PER_IP")
+
+    def __init__(self, group: str, setting: str):
+        self.group = group
+        self.setting = setting
+
+    @property
+    def rate(self) -> str:
+        """`<count>/<s|m|h|d>`, or "" for no limit."""
+        return getattr(settings, self.setting)
 
 
-LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
-LOGIN_FAILURES_ALLOWED = 6
-
-
-def login_failure_rules(*, app, user_id: int) -> list[Rule]:
-    """Failed logins of one end user: more than 6 in 15 minutes lock the user out (219) until 15
-    minutes after the last failure.
-
-    Every attempt is counted before the credentials are checked and given back when they are right,
-    so that simultaneous guesses cannot slip past the count.
-    """
-    return [Rule(
-        f"app:{app.id}:user:{user_id}:login-failures", LOGIN_FAILURE_WINDOW_SECONDS,
-        LOGIN_FAILURES_ALLOWED + 1, ErrorCode.LOGIN_LOCKED, anchored=True,
-    )]
+def enforce_ip_budget(request, budget: IpBudget) -> None:
+    """Count the call against the client IP's `budget`; past it, 429."""
+    rate = budget.rate
+    if not rate or not settings.RATELIMIT_ENABLE:
+        return
+    if is_ratelimited(request, group=budget.group, key="ip", rate=rate, increment=True):
+        raise LeanCloudError(Errors.TOO_MANY_REQUESTS)

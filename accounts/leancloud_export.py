@@ -7,7 +7,7 @@ from typing import Iterator
 
 from django.contrib.auth.hashers import make_password
 
-from sms.phone import InvalidPhoneNumber, normalize_phone
+from smsplatform.phone import InvalidPhoneNumber, normalize_phone
 
 from .hashers import encoded_from_export
 from .models import EndUser, object_id_validator

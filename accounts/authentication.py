@@ -1,14 +1,13 @@
 """App-key authentication of LeanCloud clients: X-LC-Id with X-LC-Key or X-LC-Sign."""
-import hashlib
-import hmac
 from dataclasses import dataclass
 
 from rest_framework.authentication import BaseAuthentication
 
-from accounts.models import App
-from accounts.selectors import app_by_app_id
+from smsplatform.errors import Errors, LeanCloudError
+from smsplatform.tokens import request_sign, same_secret
 
-from .errors import ErrorCode, LeanCloudError
+from .models import App
+from .selectors import app_by_app_id
 
 # Each header, then its legacy X-AVOSCloud-* twin, as Django's META names them.
 ID_HEADERS = ("HTTP_X_LC_ID", "HTTP_X_AVOSCLOUD_APPLICATION_ID")
@@ -31,22 +30,23 @@ def header(meta, names) -> str:
     return ""
 
 
-def _same(given: str, expected: str) -> bool:
-    return hmac.compare_digest(given.encode(), expected.encode())
+def session_token(request) -> str:
+    """The end user's session token the request carries (X-LC-Session), or ""."""
+    return header(request.META, SESSION_HEADERS)
 
 
-def check_key(app: App, value: str) -> bool | None:
-    """`X-LC-Key: <appKey>` or `<masterKey>,master`: is_master, or None when it does not match."""
+def credentials_from_key(app: App, value: str) -> AppCredentials | None:
+    """`X-LC-Key: <appKey>` or `<masterKey>,master`; None when it does not match."""
     key, _, role = value.partition(",")
     if role == "master":
-        return True if _same(key, app.master_key) else None
+        return AppCredentials(app, is_master=True) if same_secret(key, app.master_key) else None
     if role:
         return None
-    return False if _same(key, app.app_key) else None
+    return AppCredentials(app, is_master=False) if same_secret(key, app.app_key) else None
 
 
-def check_sign(app: App, value: str) -> bool | None:
-    """`X-LC-Sign: md5(ts + key),ts[,master]`: is_master, or None when it does not match."""
+def credentials_from_sign(app: App, value: str) -> AppCredentials | None:
+    """`X-LC-Sign: md5(ts + key),ts[,master]`; None when it does not match."""
     parts = value.split(",")
     if len(parts) == 3 and parts[2] == "master":
         digest, timestamp, secret, is_master = parts[0], parts[1], app.master_key, True
@@ -56,20 +56,19 @@ def check_sign(app: App, value: str) -> bool | None:
         return None
     if not timestamp.isdigit():
         return None
-    expected = hashlib.md5((timestamp + secret).encode()).hexdigest()
-    return is_master if _same(digest.lower(), expected) else None
+    return AppCredentials(app, is_master=is_master) if same_secret(digest.lower(), request_sign(secret, timestamp)) else None
 
 
 def authenticate_app(meta) -> AppCredentials:
     app_id = header(meta, ID_HEADERS)
     app = app_by_app_id(app_id) if app_id else None
     if app is not None:
-        sign = header(meta, SIGN_HEADERS)
-        key = header(meta, KEY_HEADERS)
-        is_master = check_sign(app, sign) if sign else check_key(app, key) if key else None
-        if is_master is not None:
-            return AppCredentials(app=app, is_master=is_master)
-    raise LeanCloudError(ErrorCode.UNAUTHORIZED)
+        signed, key = header(meta, SIGN_HEADERS), header(meta, KEY_HEADERS)
+        credentials = (credentials_from_sign(app, signed) if signed
+                       else credentials_from_key(app, key) if key else None)
+        if credentials is not None:
+            return credentials
+    raise LeanCloudError(Errors.UNAUTHORIZED)
 
 
 class AppKeyAuthentication(BaseAuthentication):

@@ -1,0 +1,47 @@
+"""Making apps and changing their settings (the `create_app` and `app_settings` commands, the demo app)."""
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+
+from ..models import Account, App
+
+DEFAULT_ACCOUNT_NAME = "default"
+
+
+@transaction.atomic
+def create_app(*, name: str, account: Account | None = None, app_id: str = "", app_key: str = "",
+               master_key: str = "") -> App:
+    """A new app with the given keys, or freshly generated ones where none is given."""
+    if account is None:
+        account, _ = Account.objects.get_or_create(name=DEFAULT_ACCOUNT_NAME)
+    app = App(account=account, name=name, app_id=app_id, app_key=app_key, master_key=master_key)
+    app.fill_missing_keys()
+    app.full_clean()
+    app.save()
+    return app
+
+
+def _coerce(field: models.Field, raw: str):
+    if isinstance(field, models.BooleanField):
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ValidationError({field.name: f"{raw!r} is not true or false."})
+    try:
+        return field.to_python(raw)
+    except ValidationError as exc:
+        raise ValidationError({field.name: exc.messages})
+
+
+@transaction.atomic
+def update_app_settings(*, app: App, changes: dict[str, str]) -> App:
+    """Set the named settings from their text form; unknown names and bad values change nothing."""
+    unknown = sorted(set(changes) - set(App.SETTINGS))
+    if unknown:
+        raise ValidationError(f"Unknown setting(s): {', '.join(unknown)}. Settings: {', '.join(App.SETTINGS)}.")
+    for name, raw in changes.items():
+        setattr(app, name, _coerce(App._meta.get_field(name), raw))
+    app.full_clean()
+    app.save()
+    return app

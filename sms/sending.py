@@ -1,0 +1,59 @@
+"""Accepting a message: the one step every SMS and voice call goes through before delivery.
+
+In one atomic step per message: its number's limits are counted (and given back if anything after
+fails), the captcha's validate token is spent, the send record (and what goes with it, such as a
+verification code) is written in one transaction, and delivery is queued once it commits. A charge
+joins this transaction.
+"""
+from typing import Callable
+
+from django.db import transaction
+from django.utils import timezone
+
+from captcha_app.services import redeem_validate_token
+from smsplatform.errors import Errors, LeanCloudError
+from smsplatform.limits import get_limiter
+from smsplatform.phone import is_mainland_china
+from templates_review.rendering import ComposedText
+
+from .models import Channel, Message
+from .segments import billed_parts
+from .sending_limits import sending_rules
+from .tasks import queue_delivery
+
+INTERNATIONAL_DISABLED = "International SMS is disabled, please enable it in console."
+VOICE_MAINLAND_ONLY = "Voice verification codes can only be sent to mainland China numbers."
+
+
+def check_destination(*, app, phone: str, channel: str) -> None:
+    """Refuse, before anything is counted, a number the app may not send this kind of message to."""
+    mainland = is_mainland_china(phone)
+    if channel == Channel.VOICE and not mainland:
+        raise LeanCloudError(Errors.BAD_REQUEST, VOICE_MAINLAND_ONLY)
+    if not mainland and not app.international_sms_enabled:
+        raise LeanCloudError(Errors.BAD_REQUEST, INTERNATIONAL_DISABLED)
+
+
+def accept_message(*, app, phone: str, channel: str, category: str, purpose: str, composed: ComposedText,
+                   validate_token: str | None, write_with: Callable[[Message], None] | None = None,
+                   ) -> Message | None:
+    """Accept one message to `phone` and queue its delivery: its send record, or None for the app's
+    test number (the limits and the validate token count; nothing is written or sent).
+
+    `write_with(message)` writes what belongs with the message in the same transaction.
+    """
+    rules = sending_rules(app=app, phone=phone, channel=channel, category=category, signature=composed.signature)
+    with get_limiter().holding(rules), transaction.atomic():
+        # Spent here, once the limits passed and with the message: a refused request keeps its token.
+        redeem_validate_token(app=app, validate_token=validate_token)
+        if app.is_test_number(phone):
+            return None
+        message = Message.objects.create(
+            app=app, phone=phone, channel=channel, category=category, purpose=purpose,
+            template=composed.template, signature=composed.signature, text=composed.text,
+            billed_parts=billed_parts(composed.text), created_at=timezone.now(),
+        )
+        if write_with is not None:
+            write_with(message)
+        transaction.on_commit(lambda: queue_delivery([message.id]))
+    return message
