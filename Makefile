@@ -8,7 +8,9 @@ JS_E2E := tests/e2e/js
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test install js clean
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run test install js browser clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +28,15 @@ $(JS_E2E)/node_modules/.installed: $(JS_E2E)/package.json $(JS_E2E)/package-lock
 	cd $(JS_E2E) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The browser tests drive Debian's chromium with Playwright (no browser download: it cannot reach this machine).
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
 install: $(VENV)/.installed
 
 js: $(JS_E2E)/node_modules/.installed
+
+browser: $(CHROMIUM)
 
 run: install
 	$(VENV)/bin/python manage.py migrate --noinput
@@ -37,7 +45,7 @@ run: install
 	DEBUG=$${DEBUG:-true} SMS_CONSOLE_OUTBOX=$${SMS_CONSOLE_OUTBOX:-$(CURDIR)/outbox.jsonl} \
 		$(VENV)/bin/python manage.py runserver 127.0.0.1:$(PORT)
 
-test: install $(SDK_VENV)/.installed js
+test: install $(SDK_VENV)/.installed js browser
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 clean:

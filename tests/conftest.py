@@ -4,6 +4,7 @@ from django.conf import settings as django_settings
 from smsplatform.limits import get_limiter
 from smsplatform.celery import app as celery_app
 
+from .browser import browser, page  # noqa: F401  (fixtures of the browser tests)
 from .support import LeanCloudClient, Outbox, make_app
 
 
