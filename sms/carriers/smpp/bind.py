@@ -592,6 +592,8 @@ class SmppBind:
                         cv.wait(0.5)
                     continue
                 conn = self._conn
+                if conn is not None and conn.dead:  # lost; the reader is about to notice
+                    conn = None
                 if conn is None:
                     if batch.down_since is None:
                         batch.down_since = now
@@ -882,6 +884,7 @@ class SmppBind:
 
     def _drop(self, conn: _Connection, reason: str) -> None:
         conn.kill(reason)
+        conn.unbind_done.set()  # nobody waits for an unbind_resp on a dead connection
         with self._send_lock:
             with self._cv:
                 if self._conn is conn:
@@ -984,7 +987,11 @@ class SmppBind:
             if command_id == _SUBMIT_SM_RESP:
                 message_id = None
                 if status == consts.SMPP_ESME_ROK:
-                    message_id = _text(smpp.parse_pdu(raw, client=_PARSER, allow_unknown_opt_params=True).message_id)
+                    try:
+                        pdu = smpp.parse_pdu(raw, client=_PARSER, allow_unknown_opt_params=True)
+                        message_id = _text(pdu.message_id)
+                    except Exception:  # noqa: BLE001 - e.g. a vendor TLV smpplib chokes on
+                        message_id = raw[16:].split(b"\x00", 1)[0].decode("latin-1")
                 answers.append((seq, status, message_id))
             elif command_id in (_DELIVER_SM, _DATA_SM):
                 item, resp_status = self._inbound(raw)
