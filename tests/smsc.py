@@ -43,7 +43,7 @@ What it does:
   answers it beyond N submits in a wall-clock second; `answer_submits=False` reads and records submits
   but holds their answers (set it back to True to release them); `resp_delay` delays answers;
   `drop_after` closes a connection abruptly when it brings its Nth submit; `answer_enquire_link=False`;
-  `stop()`/`start()`; `drop_connections()`.
+  `stop()`/`start()`; `drop_connections()`; `send_unbind()`; `send_enquire_link()`; `send_mo()`.
 * `binds()` has per-connection figures, among them `max_outstanding`: the most submit_sm that
   connection had waiting for their answer at one time.
 """
@@ -233,6 +233,13 @@ class _Connection(asyncio.Protocol):
                 return
             elif command_id == GENERIC_NACK:
                 self.smsc.stats["generic_nacks_received"] += 1
+            elif command_id == UNBIND | RESP:
+                self.smsc.stats["unbind_resps"] += 1
+                if out:
+                    self.transport.write(b"".join(out))
+                self.transport.close()
+                self.closed = True
+                return
             elif command_id & RESP:
                 pass
             else:
@@ -595,6 +602,17 @@ class Smsc:
             return n
         return self._call_soon(send)
 
+    def send_unbind(self) -> int:
+        """Send unbind on every bound connection (maintenance); each closes on its unbind_resp."""
+        def send():
+            n = 0
+            for conn in list(self._connections):
+                if conn.mode and not conn.closed:
+                    conn.transport.write(_pdu(UNBIND, ESME_ROK, conn.next_seq()))
+                    n += 1
+            return n
+        return self._call_soon(send)
+
     def send_mo(self, system_id: str, source: str, destination: str, text: str) -> bool:
         """Send an MO deliver_sm (esm_class 0) to a receiver bind of `system_id`."""
         def send():
@@ -848,7 +866,8 @@ def _prefix_map(values: list[str], convert) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.smsc", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tests.smsc",
+                                     description="A stand-in SMSC speaking SMPP 3.4 on loopback (see the module docstring).")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0: a free port (printed on stdout)")
     parser.add_argument("--record", help="append each whole message as a JSON line to this file")

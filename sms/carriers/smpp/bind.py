@@ -683,6 +683,7 @@ class SmppBind:
                     conn.pending[seq] = part
             written = conn.write([data for _, _, data in built])
             with cv:
+                again: list[_Part] = []
                 for i, (part, seq, _) in enumerate(built):
                     if i < written:
                         part.written = True
@@ -690,7 +691,9 @@ class SmppBind:
                     elif conn.pending.get(seq) is part:  # never reached the SMSC whole: it goes again
                         del conn.pending[seq]
                         part.state = _QUEUED
-                        part.batch.ready.appendleft(part)
+                        again.append(part)
+                for part in reversed(again):
+                    part.batch.ready.appendleft(part)
                 cv.notify_all()
             self._flush_control_locked()
         self._flush_control()
@@ -1030,7 +1033,11 @@ class SmppBind:
                 log.warning("SMPP: unsupported command 0x%08X answered with generic_nack", command_id)
         if out:
             self._control.extend((conn, data) for data in out)
-            self._flush_control()
+            if unbound:  # the unbind_resp must go before the connection is closed
+                with self._send_lock:
+                    self._flush_control_locked()
+            else:
+                self._flush_control()
         if answers:
             now = time.monotonic()
             with self._cv:

@@ -155,6 +155,23 @@ def test_unknown_system_id_is_refused_with_its_status(smsc, make_bind):
     assert bind.last_error.status_name == "ESME_RINVSYSID"
 
 
+def test_several_binds_at_once_each_gets_its_own_receipts(make_bind):
+    with running_smsc(credentials={"smsp": "secret", "other": "pw"}, max_binds=2) as smsc:
+        first, second = Receipts(), Receipts()
+        a = make_bind(smsc.port, on_receipts=first)
+        b = make_bind(smsc.port, on_receipts=second)
+        c = make_bind(smsc.port, system_id="other", password="pw", on_receipts=Receipts())
+        assert a.wait_bound(5) and b.wait_bound(5) and c.wait_bound(5)
+        third = make_bind(smsc.port)  # a third bind of smsp is over the SMSC's limit
+        wait_until(lambda: third.last_error is not None, what="the third bind refused")
+        assert third.last_error.status_name == "ESME_RBINDFAIL"
+        [ra] = a.submit([msg("a", "+8613800138000")])
+        [rb] = b.submit([msg("b", "+8613800138001")])
+        assert first.wait(1)[0].message_id == ra.message_ids[0]
+        assert second.wait(1)[0].message_id == rb.message_ids[0]
+        assert smsc.open_binds() == 3
+
+
 def test_close_unbinds(smsc, make_bind):
     bind = make_bind(smsc.port)
     assert bind.wait_bound(5)
@@ -468,6 +485,15 @@ def test_enquire_link_when_idle_and_answers_the_smscs(smsc, make_bind):
     assert smsc.send_enquire_link() == 1
     smsc.wait_for(lambda s: s.stats["enquire_link_resps"] >= 1, message="enquire_link_resp")
     assert bind.stats()["reconnects"] == 0
+
+
+def test_unbind_from_the_smsc_is_answered_and_the_bind_comes_back(smsc, make_bind):
+    bind = make_bind(smsc.port)
+    assert bind.wait_bound(5)
+    assert smsc.send_unbind() == 1
+    smsc.wait_for(lambda s: s.stats["unbind_resps"] == 1, message="unbind_resp")
+    wait_until(lambda: bind.stats()["reconnects"] == 1 and bind.bound, what="the bind back")
+    assert bind.submit([msg(1, "+8613800138000")])[0].accepted
 
 
 def test_missing_enquire_link_resp_means_a_dead_connection(make_bind):
