@@ -20,7 +20,9 @@ Threads (all daemon threads, all stopped by close()):
   (batches of up to `receipt_batch`, in arrival order) and ``on_message(InboundMessage)`` for MO
   messages. A slow callback never delays reading or the deliver_sm_resp; the deliver_sm_resp is sent
   when the receipt has been read, before the callback runs, so a receipt whose callback raises (or
-  that is still queued when the process dies) is lost: the exception is logged.
+  that is still queued when the process dies) is lost: the exception is logged. A receipt can reach
+  the callback before submit() has returned its message id (some SMSCs send the deliver_sm before
+  the submit_sm_resp): hold receipts whose id is not known yet. Each part has its own receipt.
 
 Submits run in the calling thread: ``submit()`` writes up to `window` submit_sm PDUs (shared by all
 threads that submit at once) and waits for their submit_sm_resp, sending more as answers come back.
@@ -32,7 +34,8 @@ Outcomes per message (`SmppResult.outcome`):
 * ``failed``: a part was answered with an error status (`command_status`, `status_name`), or it could
   not be sent: no bind within `unreachable_after` seconds ("carrier unreachable"), the bind closed,
   an invalid destination, a text over 255 parts, or throttled more than `max_throttle_retries` times.
-  Parts of that message not yet sent are then not sent. The caller may fail it over.
+  Parts of that message not yet sent are then not sent. The caller may fail it over. A message
+  with a failed part is failed even if another part is unknown.
 * ``unknown``: a part was written but no answer came: the connection was lost, or no submit_sm_resp
   within `response_timeout`. The SMSC may have taken it; it is never re-sent.
 
@@ -331,7 +334,22 @@ class _Batch:
 
 
 class SmppBind:
-    """One SMPP transceiver bind. See the module docstring for threads, outcomes and throttling."""
+    """One SMPP transceiver bind. See the module docstring for threads, outcomes and throttling.
+
+    host, port, system_id, password, system_type, address_range: the bind_transceiver.
+    service_type: of every submit_sm (default empty).
+    source_addr (+ source_addr_ton / source_addr_npi, guessed when None: "+digits" 1/1, digits 0/1,
+        alphanumeric 5/0): the default sender; SmppMessage.source overrides it.
+    window: submit_sm PDUs without an answer at once (all submitting threads together).
+    enquire_link_interval: idle seconds (nothing received) before an enquire_link.
+    connect_timeout: TCP connect. response_timeout: for bind_transceiver_resp, submit_sm_resp,
+        enquire_link_resp, unbind_resp, and for a blocked write.
+    reconnect_backoff, reconnect_backoff_max: first wait after a failure, doubling up to the max.
+    unreachable_after: how long a submit waits for a bind before its unsent parts fail.
+    throttle_backoff, throttle_backoff_max, max_throttle_retries: see the module docstring.
+    on_receipts(list[Receipt]), on_message(InboundMessage): called on the smpp-receipts thread.
+    registered_delivery: of every submit_sm (1: a receipt for success and failure).
+    """
 
     def __init__(
         self,
