@@ -37,7 +37,8 @@ What it does:
   `receipt_delay` seconds, on the bind that submitted (or another receiver bind of that system_id,
   or the next one to bind: receipts not acknowledged by deliver_sm_resp are kept and sent again).
   `outcomes` maps destination prefixes to a final stat (``{"86139": "UNDELIV"}``); others DELIVRD.
-  `receipt_before_resp` sends the receipt before the submit_sm_resp.
+  `receipt_before_resp` sends the receipt before the submit_sm_resp. `receipt_tlvs=False`,
+  `receipt_text=False`, `receipt_esm_class` and `receipt_extra_tlvs` ({tag: value}) vary its form.
 * faults: `reject` ({prefix: status}) answers those submits with that status; `throttle_first`
   answers the first K submits with `throttle_status` (ESME_RTHROTTLED); `throttle_per_second`
   answers it beyond N submits in a wall-clock second; `answer_submits=False` reads and records submits
@@ -401,6 +402,8 @@ class _Connection(asyncio.Protocol):
             mid = receipt.message_id.encode("latin-1") + b"\x00"
             body += struct.pack(">HH", 0x001E, len(mid)) + mid
             body += struct.pack(">HHB", 0x0427, 1, MESSAGE_STATES.get(receipt.stat, 7))
+        for tag, value in smsc.receipt_extra_tlvs.items():
+            body += struct.pack(">HH", tag, len(value)) + value
         data = _pdu(DELIVER_SM, ESME_ROK, seq, body)
         self.unacked[seq] = receipt
         self.info["receipts_sent"] += 1
@@ -468,7 +471,7 @@ class Smsc:
     the fault options while it runs."""
 
     FAULT_OPTIONS = ("receipts", "receipt_delay", "receipt_before_resp", "receipt_tlvs", "receipt_text",
-                     "receipt_esm_class", "outcomes", "reject", "throttle_first", "throttle_per_second",
+                     "receipt_esm_class", "receipt_extra_tlvs", "outcomes", "reject", "throttle_first", "throttle_per_second",
                      "throttle_status", "resp_delay", "answer_submits", "answer_enquire_link", "drop_after",
                      "credentials", "max_binds")
 
@@ -476,6 +479,7 @@ class Smsc:
                  credentials: dict[str, str] | None | str = "default", max_binds: int | None = None,
                  receipts: bool = True, receipt_delay: float = 0.0, receipt_before_resp: bool = False,
                  receipt_tlvs: bool = True, receipt_text: bool = True, receipt_esm_class: int = 0x04,
+                 receipt_extra_tlvs: dict[int, bytes] | None = None,
                  outcomes: dict[str, str | tuple[str, str]] | None = None,
                  reject: dict[str, int] | None = None,
                  throttle_first: int = 0, throttle_per_second: int | None = None,
@@ -494,6 +498,7 @@ class Smsc:
         self.receipt_tlvs = receipt_tlvs
         self.receipt_text = receipt_text
         self.receipt_esm_class = receipt_esm_class
+        self.receipt_extra_tlvs = receipt_extra_tlvs or {}
         self.outcomes = outcomes or {}
         self.reject = reject or {}
         self.throttle_first = throttle_first

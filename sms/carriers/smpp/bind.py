@@ -1074,9 +1074,13 @@ class SmppBind:
         """(Receipt | InboundMessage | None, deliver_sm_resp status) for a deliver_sm / data_sm."""
         try:
             pdu = smpp.parse_pdu(raw, client=_PARSER, allow_unknown_opt_params=True)
-        except Exception:  # noqa: BLE001
-            log.exception("SMPP: cannot parse deliver_sm %s", raw.hex())
-            return None, consts.SMPP_ESME_RSYSERR
+        except Exception as exc:  # noqa: BLE001 - smpplib raises KeyError on a TLV it knows but not here
+            try:
+                pdu = _parse_deliver(raw)
+            except Exception:  # noqa: BLE001
+                log.exception("SMPP: cannot parse deliver_sm %s", raw.hex())
+                return None, consts.SMPP_ESME_RSYSERR
+            log.debug("SMPP: smpplib could not parse a deliver_sm (%r); parsed it here", exc)
         short_message = getattr(pdu, "short_message", None) or getattr(pdu, "message_payload", None) or b""
         esm_class = pdu.esm_class or 0
         receipt = make_receipt(
@@ -1129,6 +1133,58 @@ class SmppBind:
                         log.exception("SMPP inbound message callback failed")
             if stop:
                 return
+
+
+class _Fields:
+    pass
+
+
+def _parse_deliver(raw: bytes) -> _Fields:
+    """The fields of a deliver_sm / data_sm that a receipt needs, for what smpplib cannot parse.
+
+    smpplib 2.2.4 raises KeyError on a TLV it knows in general but not for this PDU (for example
+    delivery_failure_reason 0x0425 or dest_addr_subunit 0x0005 in a deliver_sm)."""
+    command_id = struct.unpack_from(">L", raw, 4)[0]
+    body = raw[16:]
+    pdu = _Fields()
+
+    def cstr(pos: int) -> tuple[bytes, int]:
+        end = body.index(0, pos)
+        return body[pos:end], end + 1
+
+    _, pos = cstr(0)  # service_type
+    pos += 2  # source TON, NPI
+    pdu.source_addr, pos = cstr(pos)
+    pos += 2
+    pdu.destination_addr, pos = cstr(pos)
+    pdu.esm_class = body[pos]
+    if command_id == _DATA_SM:
+        pdu.data_coding = body[pos + 2]
+        pos += 3
+        pdu.short_message = b""
+    else:
+        pos += 3  # esm_class, protocol_id, priority_flag
+        _, pos = cstr(pos)  # schedule_delivery_time
+        _, pos = cstr(pos)  # validity_period
+        pdu.data_coding = body[pos + 2]
+        length = body[pos + 4]
+        pos += 5
+        pdu.short_message = body[pos:pos + length]
+        pos += length
+    pdu.receipted_message_id = pdu.message_state = pdu.network_error_code = pdu.message_payload = None
+    while pos + 4 <= len(body):
+        tag, length = struct.unpack_from(">HH", body, pos)
+        value = body[pos + 4:pos + 4 + length]
+        pos += 4 + length
+        if tag == 0x001E:
+            pdu.receipted_message_id = value.rstrip(b"\x00")
+        elif tag == 0x0427 and value:
+            pdu.message_state = value[0]
+        elif tag == 0x0423:
+            pdu.network_error_code = value
+        elif tag == 0x0424:
+            pdu.message_payload = value
+    return pdu
 
 
 def _text(value) -> str:

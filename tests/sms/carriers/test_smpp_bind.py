@@ -3,6 +3,7 @@
 No database. Waits are on conditions with timeouts, never on fixed sleeps; no timing is asserted.
 """
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -302,6 +303,23 @@ def test_receipts_are_recognised_by_tlvs_or_by_text(make_bind, receipts, tlvs, t
         got = receipts.by_id()
         assert got[results[0].message_ids[0]].state == "delivered"
         assert got[results[1].message_ids[0]].state == "undeliverable"
+
+
+def test_receipts_with_tlvs_smpplib_cannot_parse_are_still_read(make_bind, receipts, caplog):
+    # delivery_failure_reason (0x0425) and dest_addr_subunit (0x0005) make smpplib 2.2.4 raise KeyError
+    # in a deliver_sm; 0x1401 is a vendor TLV (skipped)
+    extra = {0x0425: b"\x01", 0x0005: b"\x01", 0x1401: b"vendor"}
+    caplog.set_level(logging.DEBUG, logger="sms.carriers.smpp.bind")
+    with running_smsc(receipt_extra_tlvs=extra, outcomes={"86139": "UNDELIV"}) as smsc:
+        bind = make_bind(smsc.port)
+        results = bind.submit([msg(1, "+8613800138000"), msg(2, "+8613900139000")])
+        receipts.wait(2)
+        got = receipts.by_id()
+        assert got[results[0].message_ids[0]].state == "delivered"
+        assert got[results[1].message_ids[0]].state == "undeliverable"
+        smsc.wait_for(lambda s: s.stats["receipts_acked"] == 2 and not s.stats["receipt_errors"],
+                      message="both receipts answered ESME_ROK")
+    assert "smpplib could not parse a deliver_sm" in caplog.text
 
 
 def test_receipt_arriving_before_the_submit_answer_still_reaches_the_callback(make_bind, receipts):
