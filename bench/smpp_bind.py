@@ -31,6 +31,10 @@ characters; two consecutive runs of this script):
     bind w50          50     10000     1.87    5356        0.29               34483
     bind w10 x2       10     10000     1.93    5173        0.31               32258
 
+Later runs while other engineers' processes took a core and more (node + 3 python at 60-80% CPU)
+gave raw 24,000-25,000 msg/s (43,000-52,000 per stand-in CPU-second), bind w10 2,500-3,400,
+w50 3,300-4,400, w10 x2 ~3,900: the bind is CPU-bound, so it follows the CPU it gets.
+
 So the stand-in does 40,000-50,000 full round trips a second on one core (the 5,000 required is
 well exceeded). The bind does ~4,800 messages/s with window 10 and ~5,000-5,400 with window 50: it is
 bound by its own CPU (about 170 us of Python per message, measured with process_time; smpplib
