@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from here: /docs/ works offline
     "django_ratelimit",
     "captcha",
     "accounts",
@@ -193,6 +194,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],  # the schema and its page need no keys
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SCHEMA_PATH_PREFIX": r"^/(?:[^/]+/)*?1\.1",  # the API, under any API_PREFIX
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "displayOperationId": False},
     "APPEND_COMPONENTS": {
         "securitySchemes": {
             # accounts.authentication: X-LC-Id with X-LC-Key or X-LC-Sign (accounts.schema pairs them).

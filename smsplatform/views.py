@@ -1,6 +1,8 @@
+from django.urls import get_resolver
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -34,3 +36,24 @@ def api_not_found(request, *args, **kwargs):
 def server_error(request, *args, **kwargs):
     return error_response(LeanCloudError(Errors.INTERNAL))
 
+
+class OpenAPISchemaView(SpectacularJSONAPIView):
+    """GET /openapi.json: the OpenAPI 3 schema of the whole `/1.1/` API, without keys.
+
+    Generated once per URLconf and process (as `manage.py spectacular` would), not per request.
+    """
+
+    _generated: tuple = (None, None)  # (the URL resolver it was made for, the schema)
+
+    def _get_schema_response(self, request):
+        resolver, schema = OpenAPISchemaView._generated
+        if resolver is not get_resolver():
+            schema = self.generator_class(urlconf=self.urlconf).get_schema(request=None, public=True)
+            OpenAPISchemaView._generated = (get_resolver(), schema)
+        return Response(schema, headers={"Content-Disposition": 'inline; filename="openapi.json"'})
+
+
+class DocsView(SpectacularSwaggerView):
+    """GET /docs/: Swagger UI on /openapi.json, its files served from here (no CDN)."""
+
+    url_name = "openapi-schema"
