@@ -17,10 +17,16 @@ from smsplatform.tokens import keyed_digest, random_digits, same_secret
 from templates_review.rendering import compose_verification_sms, compose_voice_code
 
 from .models import Category, Channel, Message, MessageStatus, VerificationCode
-from .sending import accept_message, check_destination
+from .sending import INTERNATIONAL_DISABLED, accept_message, check_destination
 
 CODE_DIGITS = 6
 DEFAULT_TTL_MINUTES = 10
+
+# What `request_code` may refuse a code with (the views that call it document these).
+REFUSALS = (
+    (Errors.BAD_REQUEST, INTERNATIONAL_DISABLED), Errors.MISSING_VALIDATE_TOKEN,
+    (Errors.BAD_REQUEST, "SMS request too fast(1 request per 10s)."), Errors.SMS_TOO_FREQUENT,
+)
 
 
 def ttl_from_param(raw, *, default: int = DEFAULT_TTL_MINUTES) -> int:

@@ -1,25 +1,19 @@
 """requestSmsCode and verifySmsCode: parse, call one service, answer."""
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
+from smsplatform import fields
 from smsplatform.api import LeanCloudView
 from smsplatform.errors import Errors, LeanCloudError
-from smsplatform.limits import IpBudget, enforce_ip_budget
-from smsplatform.params import optional_text
-from smsplatform.phone import phone_from_param
+from smsplatform.schema import EmptySerializer, answers, json_body
 
 from . import codes
-from .models import Channel, Purpose
+from .fields import ChannelField, SpendSmsBudgetAfterPhone, TtlField
+from .models import Purpose
+from .sending import VOICE_MAINLAND_ONLY
 
-# Keys of requestSmsCode that are not template variables.
-REQUEST_SMS_CODE_KEYS = {"mobilePhoneNumber", "smsType", "ttl", "name", "op", "template", "sign", "validate_token"}
-
-
-def channel_from_param(raw) -> str:
-    if raw in (None, "", Channel.SMS):
-        return Channel.SMS
-    if raw == Channel.VOICE:
-        return Channel.VOICE
-    raise LeanCloudError(Errors.BAD_REQUEST, "smsType must be 'sms' or 'voice'.")
+TAGS = ["SMS codes"]
+CODE_IN_PATH = OpenApiParameter("code", str, OpenApiParameter.PATH, description="The six digits the SMS gave.")
 
 
 def require_code_service(app) -> None:
@@ -28,32 +22,57 @@ def require_code_service(app) -> None:
 
 
 class RequestSmsCodeView(LeanCloudView):
+    class InputSerializer(SpendSmsBudgetAfterPhone, fields.Params):
+        """requestSmsCode's parameters; every other key is a template variable."""
+
+        additional_properties = {"description": "A template variable."}
+
+        mobilePhoneNumber = fields.PhoneField(required=True)
+        ttl = TtlField()
+        smsType = ChannelField()
+        name = fields.OptionalText(help_text="Fills `{name}`; the app's name by default.")
+        op = fields.OptionalText(help_text="Fills `{op}`; without it the text drops `进行{op}操作`.")
+        template = fields.OptionalText(help_text="A reviewed template's name (604 until templates arrive).")
+        sign = fields.OptionalText(help_text="A reviewed signature.")
+        validate_token = fields.OptionalText(help_text="From verifyCaptcha; the app's `force_captcha` needs one.")
+
+        def to_internal_value(self, data):
+            values = super().to_internal_value(data)
+            values["variables"] = {key: value for key, value in data.items() if key not in self.fields}
+            return values
+
+    @extend_schema(
+        summary="Send a verification code", tags=TAGS, request=json_body(InputSerializer),
+        responses=answers({200: EmptySerializer}, Errors.PHONE_MISSING, Errors.INVALID_PHONE, Errors.MALFORMED_JSON,
+                          (Errors.BAD_REQUEST, "ttl must be a whole number from 1 to 1440."),
+                          (Errors.BAD_REQUEST, "smsType must be 'sms' or 'voice'."), Errors.OPERATION_FORBIDDEN,
+                          Errors.TOO_MANY_REQUESTS, (Errors.BAD_REQUEST, VOICE_MAINLAND_ONLY), Errors.TEMPLATE_NOT_FOUND,
+                          *codes.REFUSALS),
+    )
     def post(self, request):
         app = request.auth.app
         require_code_service(app)
-        params = self.params(request)
-        phone = phone_from_param(params.get("mobilePhoneNumber"))
-        enforce_ip_budget(request, IpBudget.SMS)
+        params = self.InputSerializer.parse(self.params(request), request=request)
         codes.request_code(
-            app=app,
-            phone=phone,
-            purpose=Purpose.SMS_CODE,
-            ttl_minutes=codes.ttl_from_param(params.get("ttl")),
-            channel=channel_from_param(params.get("smsType")),
-            name=optional_text(params.get("name")),
-            op=optional_text(params.get("op")),
-            template=optional_text(params.get("template")),
-            sign=optional_text(params.get("sign")),
-            variables={k: v for k, v in params.items() if k not in REQUEST_SMS_CODE_KEYS},
-            validate_token=optional_text(params.get("validate_token")),
+            app=app, phone=params["mobilePhoneNumber"], purpose=Purpose.SMS_CODE, ttl_minutes=params["ttl"],
+            channel=params["smsType"], name=params["name"], op=params["op"], template=params["template"],
+            sign=params["sign"], variables=params["variables"], validate_token=params["validate_token"],
         )
         return Response({})
 
 
 class VerifySmsCodeView(LeanCloudView):
+    class InputSerializer(fields.Params):
+        mobilePhoneNumber = fields.PhoneField(required=True)
+
+    @extend_schema(
+        summary="Verify a code (once)", tags=TAGS, parameters=[CODE_IN_PATH], request=json_body(InputSerializer),
+        responses=answers({200: EmptySerializer}, Errors.PHONE_MISSING, Errors.INVALID_PHONE, Errors.MALFORMED_JSON,
+                          Errors.OPERATION_FORBIDDEN, Errors.INVALID_SMS_CODE),
+    )
     def post(self, request, code):
         app = request.auth.app
         require_code_service(app)
-        phone = phone_from_param(self.params(request).get("mobilePhoneNumber"))
-        codes.verify_code(app=app, phone=phone, purpose=Purpose.SMS_CODE, code=code)
+        params = self.InputSerializer.parse(self.params(request))
+        codes.verify_code(app=app, phone=params["mobilePhoneNumber"], purpose=Purpose.SMS_CODE, code=code)
         return Response({})

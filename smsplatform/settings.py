@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from here: /docs/ works offline
     "django_ratelimit",
     "captcha",
     "accounts",
@@ -168,6 +170,47 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "EXCEPTION_HANDLER": "smsplatform.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "smsplatform.schema.AutoSchema",
+}
+
+# --- The OpenAPI schema (drf-spectacular): /openapi.json, browsable at /docs/ -----------------------
+SPECTACULAR_SETTINGS = {
+    "TITLE": "smsplatform: LeanCloud's SMS and phone-login REST API",
+    "VERSION": "1.1",
+    "DESCRIPTION": (
+        "SMS verification codes, phone sign-up and login, password reset by SMS and captcha, spoken the way "
+        "LeanCloud's REST API spoke them: the official SDKs (Python `leancloud`, JS `leancloud-storage`) work "
+        "unchanged against it.\n\n"
+        "**Keys.** Every call but `GET /1.1/date` and `captchaImage` carries `X-LC-Id` and either "
+        "`X-LC-Key: <appKey>` (`<masterKey>,master` for the master key) or "
+        "`X-LC-Sign: md5(timestamp + key),timestamp[,master]`; the legacy `X-AVOSCloud-*` headers work too. "
+        "An end user's calls add `X-LC-Session: <sessionToken>`.\n\n"
+        "**Bodies** are JSON objects whatever the `Content-Type` says; `null` or an empty body reads as `{}`; "
+        "anything else is 107. Query-string parameters ride on every call, the JSON body's win.\n\n"
+        "**Errors** are non-2xx answers `{\"code\": <int>, \"error\": \"<text>\"}` (the `Error` component), "
+        "unknown routes (404) and methods a route does not take (405) too."
+    ),
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],  # the schema and its page need no keys
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SCHEMA_PATH_PREFIX": r"^/(?:[^/]+/)*?1\.1",  # the API, under any API_PREFIX
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "displayOperationId": False},
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            # accounts.authentication: X-LC-Id with X-LC-Key or X-LC-Sign (accounts.schema pairs them).
+            "appId": {"type": "apiKey", "in": "header", "name": "X-LC-Id", "description": "The app id."},
+            "appKey": {"type": "apiKey", "in": "header", "name": "X-LC-Key",
+                       "description": "`<appKey>`, or `<masterKey>,master`."},
+            "appSign": {"type": "apiKey", "in": "header", "name": "X-LC-Sign",
+                        "description": "`md5(timestamp + appKey),timestamp` or "
+                                       "`md5(timestamp + masterKey),timestamp,master` (timestamp in epoch ms)."},
+            "session": {"type": "apiKey", "in": "header", "name": "X-LC-Session",
+                        "description": "The end user's `sessionToken`."},
+        },
+    },
 }
 
 # --- Internationalisation, static files -----------------------------------------------------------

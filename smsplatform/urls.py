@@ -17,6 +17,9 @@ api_root = f"{settings.API_PREFIX}/1.1/" if settings.API_PREFIX else "1.1/"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # The schema of the API and its browsable page: outside the API's catch-all, no keys needed.
+    path("openapi.json", views.OpenAPISchemaView.as_view(), name="openapi-schema"),
+    path("docs/", views.DocsView.as_view(), name="openapi-docs"),
     path(api_root, include(api_urlpatterns)),
 ]
 

@@ -1,10 +1,21 @@
+from django.urls import get_resolver
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .errors import Errors, LeanCloudError, error_response
 from .formats import iso_date
+from .schema import ISO_DATE, answers
+
+SERVER_DATE = {
+    "type": "object",
+    "properties": {"__type": {"type": "string", "enum": ["Date"]}, "iso": {"type": "string", "pattern": ISO_DATE}},
+    "required": ["__type", "iso"],
+    "additionalProperties": False,
+}
 
 
 class ServerDateView(APIView):
@@ -12,6 +23,7 @@ class ServerDateView(APIView):
 
     authentication_classes = []
 
+    @extend_schema(summary="The server's time", tags=["Server"], responses=answers({200: SERVER_DATE}, authenticated=False))
     def get(self, request):
         return Response({"__type": "Date", "iso": iso_date(timezone.now())})
 
@@ -23,3 +35,25 @@ def api_not_found(request, *args, **kwargs):
 
 def server_error(request, *args, **kwargs):
     return error_response(LeanCloudError(Errors.INTERNAL))
+
+
+class OpenAPISchemaView(SpectacularJSONAPIView):
+    """GET /openapi.json: the OpenAPI 3 schema of the whole `/1.1/` API, without keys.
+
+    Generated once per URLconf and process (as `manage.py spectacular` would), not per request.
+    """
+
+    _generated: tuple = (None, None)  # (the URL resolver it was made for, the schema)
+
+    def _get_schema_response(self, request):
+        resolver, schema = OpenAPISchemaView._generated
+        if resolver is not get_resolver():
+            schema = self.generator_class(urlconf=self.urlconf).get_schema(request=None, public=True)
+            OpenAPISchemaView._generated = (get_resolver(), schema)
+        return Response(schema, headers={"Content-Disposition": 'inline; filename="openapi.json"'})
+
+
+class DocsView(SpectacularSwaggerView):
+    """GET /docs/: Swagger UI on /openapi.json, its files served from here (no CDN)."""
+
+    url_name = "openapi-schema"

@@ -10,6 +10,8 @@ from rest_framework.test import APIClient
 from accounts.services.app_settings import create_app
 from smsplatform import tokens
 
+from . import openapi
+
 _serial = itertools.count(1)
 CODE_IN_TEXT = re.compile(r"(\d{6})")
 
@@ -41,7 +43,9 @@ def session(token: str) -> dict:
 
 
 class LeanCloudClient:
-    """Speaks to the API in-process the way the SDKs do: JSON bodies, X-LC-Id and X-LC-Sign."""
+    """Speaks to the API in-process the way the SDKs do: JSON bodies, X-LC-Id and X-LC-Sign.
+
+    Every answer is checked against the OpenAPI schema (tests/openapi.py)."""
 
     def __init__(self, app=None, master=False, capture=None):
         self.client = APIClient()
@@ -62,15 +66,15 @@ class LeanCloudClient:
         call = getattr(self.client, method)
         kwargs = dict(data=body, content_type="application/json;charset=utf-8", **self.headers(extra))
         if self.capture is None:
-            return call(path, **kwargs)
+            return openapi.checked(method, path, call(path, **kwargs))
         with self.capture(execute=True):
-            return call(path, **kwargs)
+            return openapi.checked(method, path, call(path, **kwargs))
 
     def post(self, path, data=None, **extra):
         return self.request("post", path, data, **extra)
 
     def get(self, path, **extra):
-        return self.client.get(path, **self.headers(extra))
+        return openapi.checked("get", path, self.client.get(path, **self.headers(extra)))
 
     def put(self, path, data=None, **extra):
         return self.request("put", path, data, **extra)
