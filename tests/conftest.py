@@ -1,7 +1,7 @@
 import pytest
 from django.conf import settings as django_settings
 
-from smsplatform.limits import get_limiter
+from smsplatform.limits import LocalLimiter, get_limiter
 from smsplatform.celery import app as celery_app
 
 from .browser import browser, page  # noqa: F401  (fixtures of the browser tests)
@@ -55,6 +55,14 @@ def lc(app, django_capture_on_commit_callbacks):
 @pytest.fixture
 def lc_master(app, django_capture_on_commit_callbacks):
     return LeanCloudClient(app, master=True, capture=django_capture_on_commit_callbacks)
+
+
+@pytest.fixture(params=["local", "redis"] if django_settings.REDIS_URL else ["local"])
+def limiter(request):
+    """A limiter, empty: the local one, and with Redis configured the Redis one too."""
+    chosen = LocalLimiter() if request.param == "local" else get_limiter()
+    chosen.clear()
+    return chosen
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from accounts.services.app_settings import create_app
 from smsplatform import tokens
+from smsplatform.errors import LeanCloudError
 
 _serial = itertools.count(1)
 CODE_IN_TEXT = re.compile(r"(\d{6})")
@@ -107,3 +108,15 @@ class Outbox:
                 return messages
             time.sleep(0.05)
         raise AssertionError(f"{count} message(s) to {to} did not reach the outbox within {timeout}s")
+
+
+def outcomes(limiter, rules, times):
+    """What `limiter` makes of one action under `rules` at each of `times`: "ok", or the refusing error's code."""
+    results = []
+    for t in times:
+        try:
+            limiter.acquire(rules, now=t)
+            results.append("ok")
+        except LeanCloudError as error:
+            results.append(error.code)
+    return results

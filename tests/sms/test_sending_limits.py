@@ -1,64 +1,12 @@
+"""The limits of one send (per number, per signature, from the app's settings): `sms/sending_limits.py`."""
 import pytest
-from django.conf import settings
 
 from sms.sending_limits import sending_rules
-from smsplatform.limits import LocalLimiter, RedisLimiter, Rule, get_limiter
-from smsplatform.errors import Errors, LeanCloudError
-from tests.support import LeanCloudClient, make_app, unique_phone
+from tests.support import LeanCloudClient, make_app, outcomes, unique_phone
 
 pytestmark = pytest.mark.django_db
 
 URL = "/1.1/requestSmsCode"
-
-
-def limiters():
-    """The limiter this configuration uses, and the local one too when that is Redis."""
-    found = [LocalLimiter()]
-    if settings.REDIS_URL:
-        found.append(get_limiter())
-    return found
-
-
-@pytest.fixture(params=range(len(limiters())), ids=lambda i: ["local", "redis"][i])
-def limiter(request):
-    chosen = limiters()[request.param]
-    chosen.clear()
-    return chosen
-
-
-def test_the_configured_limiter_is_redis_exactly_when_redis_is_configured():
-    assert isinstance(get_limiter(), RedisLimiter if settings.REDIS_URL else LocalLimiter)
-
-
-def outcomes(limiter, rules, times):
-    results = []
-    for t in times:
-        try:
-            limiter.acquire(rules, now=t)
-            results.append("ok")
-        except LeanCloudError as error:
-            results.append(error.code)
-    return results
-
-
-def test_sliding_window(limiter):
-    rules = [Rule("k:window", 10, 1, Errors.BAD_REQUEST, "too fast")]
-    assert outcomes(limiter, rules, [1000, 1009.9, 1010.1, 1015, 1020.2]) == ["ok", 1, "ok", 1, "ok"]
-
-
-def test_all_rules_or_none_are_counted(limiter):
-    short = Rule("k:short", 60, 1)
-    long = Rule("k:long", 3600, 2)
-    assert outcomes(limiter, [short, long], [0, 30]) == ["ok", 601]
-    # The refused hit at 30 s did not count against `long`: one more fits after `short` frees up.
-    assert outcomes(limiter, [short, long], [61, 122]) == ["ok", 601]
-
-
-def test_release_gives_the_hit_back(limiter):
-    rules = [Rule("k:release", 60, 1)]
-    reservation = limiter.acquire(rules, now=0)
-    limiter.release(reservation)
-    assert outcomes(limiter, rules, [1]) == ["ok"]
 
 
 def test_voice_limits(limiter, app):
@@ -146,39 +94,3 @@ def test_a_refused_request_is_not_counted(lc, app, outbox):
     assert lc.post(URL, {"mobilePhoneNumber": phone, "ttl": "nope"}).status_code == 400
     assert lc.post(URL, {"mobilePhoneNumber": phone, "template": "x"}).status_code == 400
     assert [lc.post(URL, {"mobilePhoneNumber": phone}).status_code for _ in range(2)] == [200, 200]
-
-
-def test_per_ip_flow_control_is_429(lc, app, settings, outbox):
-    settings.RATELIMIT_SMS_PER_IP = "3/d"
-    answers = [lc.post(URL, {"mobilePhoneNumber": unique_phone()}) for _ in range(4)]
-    assert [a.status_code for a in answers] == [200, 200, 200, 429]
-    assert answers[-1].json() == {"code": 429, "error": "Too many requests."}
-    assert len(outbox.messages()) == 3
-    other_ip = lc.post(URL, {"mobilePhoneNumber": unique_phone()}, REMOTE_ADDR="10.1.2.3")
-    assert other_ip.status_code == 200
-
-
-def test_per_ip_flow_control_can_be_switched_off(lc, settings, outbox):
-    settings.RATELIMIT_SMS_PER_IP = ""
-    assert all(lc.post(URL, {"mobilePhoneNumber": unique_phone()}).status_code == 200 for _ in range(5))
-
-
-def test_login_lockout_holds_until_fifteen_minutes_after_the_last_failure(limiter, app):
-    from accounts.services.sessions import login_failure_rules
-
-    rules = login_failure_rules(app=app, user_id=1)
-    minute = 60
-    # Seven failures within 15 minutes (the last at 10 min); then every attempt is refused...
-    failures = [0, 1, 2, 3, 4, 5, 10]
-    assert outcomes(limiter, rules, [m * minute for m in failures]) == ["ok"] * 7
-    assert outcomes(limiter, rules, [11 * minute, 16 * minute, 24.9 * minute]) == [219, 219, 219]
-    # ...until 15 minutes after the last failure, although the first ones left the window long before.
-    assert outcomes(limiter, rules, [25.1 * minute]) == ["ok"]
-
-
-def test_failures_spread_beyond_fifteen_minutes_do_not_lock(limiter, app):
-    from accounts.services.sessions import login_failure_rules
-
-    rules = login_failure_rules(app=app, user_id=2)
-    times = [i * 3 * 60 for i in range(12)]  # one failure every 3 minutes: at most 5 in any 15 minutes
-    assert outcomes(limiter, rules, times) == ["ok"] * 12
