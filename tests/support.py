@@ -1,4 +1,7 @@
-"""Helpers the tests share: a LeanCloud-speaking client, the console outbox, app factories."""
+"""Helpers the tests share: a LeanCloud-speaking client, the console outbox, phone numbers.
+
+Rows to start from are made by `tests.factories`.
+"""
 import itertools
 import json
 import re
@@ -7,29 +10,17 @@ from pathlib import Path
 
 from rest_framework.test import APIClient
 
-from accounts.services.app_settings import create_app
 from smsplatform import tokens
 from smsplatform.errors import LeanCloudError
 
-_serial = itertools.count(1)
+_phones = itertools.count(1)
 CODE_IN_TEXT = re.compile(r"(\d{6})")
 
 
-def make_app(**settings):
-    """A fresh app with a unique name (so its default signature, and so its limits, are its own)."""
-    n = next(_serial)
-    app = create_app(name=settings.pop("name", f"TestApp{n}x"))
-    for field, value in settings.items():
-        setattr(app, field, value)
-    if settings:
-        app.full_clean()
-        app.save()
-    return app
-
-
 def unique_phone() -> str:
-    """A valid mainland mobile number no other test uses."""
-    return f"+86186{next(_serial) % 100000000:08d}"
+    """A valid mainland mobile number that no other call of this run gets, and that no test spells
+    out (those are +86 186...)."""
+    return f"+86139{next(_phones) % 100000000:08d}"
 
 
 def sign_header(key: str, master: bool = False, timestamp: str | None = None) -> str:

@@ -61,9 +61,7 @@ def test_anything_else_is_401(app, headers):
     assert response.json() == UNAUTHORIZED
 
 
-def test_another_apps_key_does_not_open_this_app(app):
-    from tests.support import make_app
-
-    other = make_app()
+def test_another_apps_key_does_not_open_this_app(app, app_with):
+    other = app_with()
     response = call(app, HTTP_X_LC_ID=app.app_id, HTTP_X_LC_KEY=other.app_key)
     assert response.json() == UNAUTHORIZED

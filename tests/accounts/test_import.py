@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import EndUser
+from tests.factories import EndUserFactory
 from tests.support import session
 
 pytestmark = pytest.mark.django_db
@@ -94,7 +95,7 @@ def test_the_three_export_forms(app, tmp_path, form):
 
 
 def test_known_users_are_skipped_and_bad_rows_reported_by_line(lc, app, tmp_path):
-    lc.post("/1.1/users", {"username": "taken", "password": "pw"})
+    EndUserFactory(app=app, username="taken")
     rows = [
         export_row(1),
         "{not json\n",
@@ -136,10 +137,8 @@ def test_a_row_without_password_can_only_use_sms(lc, app, tmp_path):
     assert lc.post("/1.1/login", {"username": "user1", "password": "x"}).json()["code"] == 210
 
 
-def test_the_same_export_may_go_into_two_apps(app, tmp_path):
-    from tests.support import make_app
-
-    other = make_app()
+def test_the_same_export_may_go_into_two_apps(app, app_with, tmp_path):
+    other = app_with()
     path = write(tmp_path / "users.jsonl", [export_row(1)])
     run(app, path)
     out, _ = run(other, path)

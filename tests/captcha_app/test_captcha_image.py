@@ -2,7 +2,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.support import LeanCloudClient, make_app
+from tests.support import LeanCloudClient
 
 from .support import answer_of, png_of, relative, request_captcha, time_passes
 
@@ -70,9 +70,9 @@ def test_no_image_after_the_challenge_was_answered(lc, browser, right):
     assert_not_found(browser.get(relative(answer["captcha_url"])))
 
 
-def test_the_token_is_bound_to_its_app(lc, browser):
+def test_the_token_is_bound_to_its_app(lc, browser, app_with):
     token = request_captcha(lc)["captcha_token"]
-    other = make_app()
+    other = app_with()
     assert_not_found(browser.get("/1.1/captchaImage?" + urlencode({"appId": other.app_id, "token": token})))
 
 

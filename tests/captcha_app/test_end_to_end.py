@@ -9,9 +9,8 @@ from .support import answer_of, png_of, relative, request_captcha
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.app(force_captcha=True)
 def test_a_person_solves_a_captcha_and_receives_one_sms(lc, app, outbox):
-    app.force_captcha = True
-    app.save()
     phone = unique_phone()
 
     captcha = request_captcha(lc, "width=120&height=40")

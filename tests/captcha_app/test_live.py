@@ -40,11 +40,8 @@ def new_captcha(stack, app):
     return response.json()
 
 
-@pytest.fixture
-def forced_app(live_app):
-    live_app.force_captcha = True
-    live_app.save()
-    return live_app
+# The app forces captcha: every SMS needs a validate token.
+forced = pytest.mark.app(force_captcha=True)
 
 
 def test_racing_right_answers_get_one_validate_token(live_stack, live_app):
@@ -54,17 +51,18 @@ def test_racing_right_answers_get_one_validate_token(live_stack, live_app):
     assert Counter(r.status_code for r in responses) == {200: 1, 400: CALLS - 1}
 
 
-def test_racing_requests_with_one_validate_token_send_one_sms(live_stack, forced_app):
-    token = new_captcha(live_stack, forced_app)["captcha_token"]
+@forced
+def test_racing_requests_with_one_validate_token_send_one_sms(live_stack, live_app):
+    token = new_captcha(live_stack, live_app)["captcha_token"]
     verified = requests.post(
         live_stack.api("verifyCaptcha"), json={"captcha_token": token, "captcha_code": answer_of(token)},
-        headers=headers(forced_app), timeout=30,
+        headers=headers(live_app), timeout=30,
     )
     validate_token = verified.json()["validate_token"]
     phones = [unique_phone() for _ in range(CALLS)]
     responses = race(lambda n: requests.post(
         live_stack.api("requestSmsCode"), json={"mobilePhoneNumber": phones[n], "validate_token": validate_token},
-        headers=headers(forced_app), timeout=60,
+        headers=headers(live_app), timeout=60,
     ))
     assert Counter(r.status_code for r in responses) == {200: 1, 400: CALLS - 1}
     assert {r.json()["code"] for r in responses if r.status_code == 400} == {608}
@@ -80,18 +78,19 @@ def image_size(url):
     return Image.open(BytesIO(response.content)).size
 
 
-def test_the_python_sdk_solves_a_captcha_and_unlocks_one_sms(live_stack, forced_app):
-    asked = run_sdk_script("sdk_python_captcha.py", stack=live_stack, app=forced_app, STEP="request")
+@forced
+def test_the_python_sdk_solves_a_captcha_and_unlocks_one_sms(live_stack, live_app):
+    asked = run_sdk_script("sdk_python_captcha.py", stack=live_stack, app=live_app, STEP="request")
     assert asked["client_size"] == {"code": 119, "error": "size can only be set with the master key."}
     assert asked["bad_width"] == {"code": 1, "error": "width must be a whole number from 60 to 200."}
-    assert asked["client"]["url"].startswith(f"{live_stack.url}/1.1/captchaImage?appId={forced_app.app_id}&token=")
+    assert asked["client"]["url"].startswith(f"{live_stack.url}/1.1/captchaImage?appId={live_app.app_id}&token=")
     assert image_size(asked["client"]["url"]) == (120, 40)
     assert image_size(asked["master"]["url"]) == (200, 100)
     assert len(answer_of(asked["master"]["token"])) == 6
 
     phone, other_phone = unique_phone(), unique_phone()
     solved = run_sdk_script(
-        "sdk_python_captcha.py", stack=live_stack, app=forced_app, STEP="solve", TOKEN=asked["client"]["token"], URL=asked["client"]["url"],
+        "sdk_python_captcha.py", stack=live_stack, app=live_app, STEP="solve", TOKEN=asked["client"]["token"], URL=asked["client"]["url"],
         CODE=answer_of(asked["client"]["token"]).lower(), WRONG_TOKEN=asked["wrong"]["token"],
         PHONE=phone, OTHER_PHONE=other_phone,
     )

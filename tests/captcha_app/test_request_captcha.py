@@ -115,9 +115,8 @@ def test_the_js_sdk_form_with_a_bare_question_mark(lc):
     assert challenge_of(response.json()["captcha_token"]).width == 85
 
 
-def test_switched_off_the_captcha_calls_answer_119(lc, app):
-    app.captcha_enabled = False
-    app.save()
+@pytest.mark.app(captcha_enabled=False)
+def test_switched_off_the_captcha_calls_answer_119(lc):
     assert request_captcha(lc, status=403) == {"code": 119, "error": "That operation isn't allowed for clients."}
     response = lc.post("/1.1/verifyCaptcha", {"captcha_token": "x" * 32, "captcha_code": "ABCD"})
     assert response.status_code == 403

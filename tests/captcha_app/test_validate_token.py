@@ -2,7 +2,7 @@
 import pytest
 
 from sms.models import Message
-from tests.support import LeanCloudClient, make_app, unique_phone
+from tests.support import unique_phone
 
 from .support import solve, time_passes
 
@@ -12,11 +12,8 @@ URL = "/1.1/requestSmsCode"
 MISSING = {"code": 608, "error": "Missing validate token."}
 
 
-@pytest.fixture
-def forced(app):
-    app.force_captcha = True
-    app.save()
-    return app
+# The app forces captcha: every SMS needs a validate token.
+forced = pytest.mark.app(force_captcha=True)
 
 
 def send(lc, phone, validate_token=None):
@@ -26,7 +23,8 @@ def send(lc, phone, validate_token=None):
     return lc.post(URL, body)
 
 
-def test_forced_without_a_token_is_608_sends_nothing_and_counts_no_limit(lc, forced, outbox):
+@forced
+def test_forced_without_a_token_is_608_sends_nothing_and_counts_no_limit(lc, outbox):
     phone = unique_phone()
     response = send(lc, phone)
     assert response.status_code == 400
@@ -38,15 +36,17 @@ def test_forced_without_a_token_is_608_sends_nothing_and_counts_no_limit(lc, for
     assert len(outbox.messages(phone)) == 1
 
 
+@forced
 @pytest.mark.parametrize("bad", ["", "not-a-token", "x" * 500])
-def test_forced_with_a_bad_token_is_608_and_counts_no_limit(lc, forced, outbox, bad):
+def test_forced_with_a_bad_token_is_608_and_counts_no_limit(lc, outbox, bad):
     phone = unique_phone()
     assert send(lc, phone, bad).json() == MISSING
     assert outbox.messages() == []
     assert send(lc, phone, solve(lc)).status_code == 200
 
 
-def test_forced_accepts_one_valid_token_once(lc, forced, outbox):
+@forced
+def test_forced_accepts_one_valid_token_once(lc, outbox):
     token = solve(lc)
     first, second = unique_phone(), unique_phone()
     assert send(lc, first, token).status_code == 200
@@ -57,28 +57,32 @@ def test_forced_accepts_one_valid_token_once(lc, forced, outbox):
     assert outbox.messages(second) == []
 
 
-def test_the_sent_code_verifies_as_usual(lc, forced, outbox):
+@forced
+def test_the_sent_code_verifies_as_usual(lc, outbox):
     phone = unique_phone()
     send(lc, phone, solve(lc))
     response = lc.post(f"/1.1/verifySmsCode/{outbox.last_code(phone)}", {"mobilePhoneNumber": phone})
     assert response.status_code == 200
 
 
-def test_a_token_expires_after_five_minutes(lc, forced, outbox):
+@forced
+def test_a_token_expires_after_five_minutes(lc, outbox):
     token = solve(lc)
     time_passes(5 * 60 + 1)
     assert send(lc, unique_phone(), token).json() == MISSING
     assert outbox.messages() == []
 
 
-def test_a_token_is_still_good_just_before_five_minutes(lc, forced, outbox):
+@forced
+def test_a_token_is_still_good_just_before_five_minutes(lc, outbox):
     token = solve(lc)
     time_passes(5 * 60 - 5)
     assert send(lc, unique_phone(), token).status_code == 200
 
 
-def test_a_token_is_bound_to_its_app(lc, forced, outbox):
-    other = LeanCloudClient(make_app(force_captcha=True))
+@forced
+def test_a_token_is_bound_to_its_app(lc, outbox, client_of, app_with):
+    other = client_of(app_with(force_captcha=True))
     token = solve(lc)
     assert send(other, unique_phone(), token).json() == MISSING
     assert send(lc, unique_phone(), token).status_code == 200
@@ -98,14 +102,16 @@ def test_not_forced_a_bad_token_is_ignored(lc, outbox):
     assert len(outbox.messages(phone)) == 1
 
 
-def test_a_request_refused_for_its_number_keeps_its_token(lc, forced, outbox):
+@forced
+def test_a_request_refused_for_its_number_keeps_its_token(lc, outbox):
     token = solve(lc)
     assert send(lc, "12345", token).json()["code"] == 127
     assert send(lc, "+14155552671", token).json()["code"] == 1  # international SMS is off
     assert send(lc, unique_phone(), token).status_code == 200
 
 
-def test_a_request_refused_by_a_per_number_limit_keeps_its_token(lc, forced, outbox):
+@forced
+def test_a_request_refused_by_a_per_number_limit_keeps_its_token(lc, outbox):
     phone = unique_phone()
     assert send(lc, phone, solve(lc)).status_code == 200
     token = solve(lc)
@@ -114,16 +120,17 @@ def test_a_request_refused_by_a_per_number_limit_keeps_its_token(lc, forced, out
     assert send(lc, unique_phone(), token).status_code == 200
 
 
-def test_the_test_number_spends_the_token_too(lc, forced, outbox):
-    forced.test_phone_number = "+8618600009999"
-    forced.save()
+@forced
+@pytest.mark.app(test_phone_number="+8618600009999")
+def test_the_test_number_spends_the_token_too(lc, outbox):
     token = solve(lc)
     assert send(lc, "+8618600009999", token).status_code == 200
     assert send(lc, unique_phone(), token).json() == MISSING
     assert outbox.messages() == []
 
 
-def test_voice_codes_need_the_token_too(lc, forced, outbox):
+@forced
+def test_voice_codes_need_the_token_too(lc, outbox):
     phone = unique_phone()
     assert lc.post(URL, {"mobilePhoneNumber": phone, "smsType": "voice"}).json() == MISSING
     response = lc.post(URL, {"mobilePhoneNumber": phone, "smsType": "voice", "validate_token": solve(lc)})

@@ -1,7 +1,5 @@
 import pytest
 
-from tests.support import LeanCloudClient, make_app
-
 from .support import answer_of, challenge_of, request_captcha, time_passes
 
 pytestmark = pytest.mark.django_db
@@ -67,9 +65,9 @@ def test_an_unknown_token_is_refused(lc):
     assert verify(lc, "not-a-token", "ABCD").json() == GONE
 
 
-def test_a_token_is_bound_to_its_app(lc):
+def test_a_token_is_bound_to_its_app(lc, client_of, app_with):
     token = request_captcha(lc)["captcha_token"]
-    stranger = LeanCloudClient(make_app())
+    stranger = client_of(app_with())
     assert verify(stranger, token, answer_of(token)).json() == GONE
     # and the stranger's attempt did not use up the owner's challenge
     assert verify(lc, token, answer_of(token)).status_code == 200

@@ -9,15 +9,10 @@ import pytest
 from accounts.models import EndUser
 from tests.leanengine import JS_DIR
 from tests.live import run_sdk_script
-from tests.support import make_app, unique_phone
+from tests.support import unique_phone
 
-pytestmark = pytest.mark.live
-
-
-@pytest.fixture
-def sdk_app(transactional_db):
-    """Several codes go to one number within seconds: no per-number spacing."""
-    return make_app(limit_interval_seconds=0, limit_per_minute=0)
+# Several codes go to one number within seconds: no per-number spacing.
+pytestmark = [pytest.mark.live, pytest.mark.app(limit_interval_seconds=0, limit_per_minute=0)]
 
 
 def run_js(script: str, env: dict) -> dict:
@@ -56,9 +51,9 @@ def check_flows(report: dict, phones: list[str], username: str, key: str = lambd
     assert EndUser.objects.get(username=username).custom == {"nickname": "Ally"}
 
 
-def test_the_user_flows_through_the_python_sdk(live_stack, sdk_app):
+def test_the_user_flows_through_the_python_sdk(live_stack, live_app):
     phones = [unique_phone() for _ in range(3)]
-    report = run_sdk_script("sdk_python_users.py", stack=live_stack, app=sdk_app,
+    report = run_sdk_script("sdk_python_users.py", stack=live_stack, app=live_app,
                             PHONES=",".join(phones), USERNAME="alice-py")
     assert report["phone_sign_up"]["username"] == phones[0]
     check_flows(report, phones, "alice-py")
@@ -72,12 +67,12 @@ CAMEL = {
 }
 
 
-def test_the_user_flows_through_the_js_sdk(live_stack, sdk_app):
+def test_the_user_flows_through_the_js_sdk(live_stack, live_app):
     phones = [unique_phone() for _ in range(3)]
     report = run_js("sdk_js_users.js", {
         "SERVER_URL": live_stack.url,
-        "APP_ID": sdk_app.app_id,
-        "APP_KEY": sdk_app.app_key,
+        "APP_ID": live_app.app_id,
+        "APP_KEY": live_app.app_key,
         "PHONES": ",".join(phones),
         "USERNAME": "alice-js",
         "OUTBOX": str(live_stack.outbox.path),

@@ -45,11 +45,8 @@ def test_fifty_simultaneous_requests_send_exactly_one_sms(live_stack, live_app):
     assert len(live_stack.outbox.wait_for(phone, 1)) == 1
 
 
+@pytest.mark.app(limit_interval_seconds=0, limit_per_minute=0, limit_verification_per_24h=10)
 def test_a_daily_cap_holds_exactly_under_a_race(live_stack, live_app):
-    live_app.limit_interval_seconds = 0
-    live_app.limit_per_minute = 0
-    live_app.limit_verification_per_24h = 10
-    live_app.save()
     phone = unique_phone()
     responses = race(live_stack, live_app, phone)
     assert Counter(r.status_code for r in responses) == {200: 10, 400: CALLS - 10}

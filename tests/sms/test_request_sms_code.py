@@ -1,7 +1,7 @@
 import pytest
 
 from sms.models import Message, MessageStatus
-from tests.support import make_app, unique_phone
+from tests.support import unique_phone
 
 pytestmark = pytest.mark.django_db
 
@@ -26,12 +26,10 @@ def test_without_op_or_name_the_text_drops_op_and_uses_the_app_name(lc, app, out
     assert outbox.messages(phone)[0]["text"] == f"【{app.name}】您正在使用{app.name}服务，您的验证码是：{code}，请在10分钟内完成验证。"
 
 
-def test_the_app_default_signature_signs_when_set(db, django_capture_on_commit_callbacks, outbox):
-    from tests.support import LeanCloudClient
-
-    app = make_app(sms_signature="天东商城")
+@pytest.mark.app(sms_signature="天东商城")
+def test_the_app_default_signature_signs_when_set(lc, outbox):
     phone = unique_phone()
-    LeanCloudClient(app, capture=django_capture_on_commit_callbacks).post(URL, {"mobilePhoneNumber": phone})
+    lc.post(URL, {"mobilePhoneNumber": phone})
     assert outbox.messages(phone)[0]["text"].startswith("【天东商城】")
 
 
@@ -104,9 +102,8 @@ def test_voice_codes_speak_six_digits_to_mainland_numbers(lc, outbox):
     assert Message.objects.get(phone=phone).channel == "voice"
 
 
-def test_voice_is_mainland_only(lc, app):
-    app.international_sms_enabled = True
-    app.save()
+@pytest.mark.app(international_sms_enabled=True)
+def test_voice_is_mainland_only(lc):
     response = lc.post(URL, {"mobilePhoneNumber": "+14155552671", "smsType": "voice"})
     assert response.status_code == 400
     assert response.json()["code"] == 1
@@ -135,9 +132,8 @@ def test_template_answers_604_until_templates_exist(lc, outbox):
     assert outbox.messages() == []
 
 
-def test_the_generic_code_service_can_be_switched_off(lc, app, outbox):
-    app.sms_code_service_enabled = False
-    app.save()
+@pytest.mark.app(sms_code_service_enabled=False)
+def test_the_generic_code_service_can_be_switched_off(lc, outbox):
     phone = unique_phone()
     response = lc.post(URL, {"mobilePhoneNumber": phone})
     assert response.status_code == 403
@@ -164,9 +160,8 @@ def test_a_failed_write_counts_no_limit(lc, outbox, monkeypatch):
     assert len(outbox.messages(phone)) == 1
 
 
-def test_an_app_forcing_captcha_refuses_a_request_without_validate_token(lc, app, outbox):
-    app.force_captcha = True
-    app.save()
+@pytest.mark.app(force_captcha=True)
+def test_an_app_forcing_captcha_refuses_a_request_without_validate_token(lc, outbox):
     phone = unique_phone()
     response = lc.post(URL, {"mobilePhoneNumber": phone})
     assert response.status_code == 400

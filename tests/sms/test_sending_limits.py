@@ -2,16 +2,15 @@
 import pytest
 
 from sms.sending_limits import sending_rules
-from tests.support import LeanCloudClient, make_app, outcomes, unique_phone
+from tests.support import outcomes, unique_phone
 
 pytestmark = pytest.mark.django_db
 
 URL = "/1.1/requestSmsCode"
 
 
+@pytest.mark.app(limit_interval_seconds=0, limit_per_minute=0)
 def test_voice_limits(limiter, app):
-    app.limit_interval_seconds = 0
-    app.limit_per_minute = 0
     rules = sending_rules(app=app, phone="+8618600000000", channel="voice", category="verification", signature="s")
     minutes = [0, 0.2, 0.6, 1.2, 1.8, 2.4]  # 1 per 30 s: the one at 12 s is refused
     times = [m * 60 for m in minutes]
@@ -21,19 +20,16 @@ def test_voice_limits(limiter, app):
     assert outcomes(limiter, rules, [86400 + 1]) == ["ok"]
 
 
+@pytest.mark.app(limit_interval_seconds=0, limit_per_minute=0)
 def test_verification_limit_is_ten_in_any_24_hours(limiter, app):
-    app.limit_interval_seconds = 0
-    app.limit_per_minute = 0
     rules = sending_rules(app=app, phone="+8618600000000", channel="sms", category="verification", signature="s")
     assert outcomes(limiter, rules, [i * 3600 for i in range(11)]) == ["ok"] * 10 + [601]
     # The first one, sent at 0 h, leaves the window at 24 h.
     assert outcomes(limiter, rules, [24 * 3600 + 1, 24 * 3600 + 2]) == ["ok", 601]
 
 
+@pytest.mark.app(limit_interval_seconds=0, limit_per_minute=0, limit_verification_per_24h=0)
 def test_a_limit_of_zero_means_no_limit(app):
-    app.limit_interval_seconds = 0
-    app.limit_per_minute = 0
-    app.limit_verification_per_24h = 0
     assert sending_rules(app=app, phone="+8618600000000", channel="sms", category="verification", signature="s") == []
 
 
@@ -46,9 +42,8 @@ def test_second_request_within_the_interval_is_code_1(lc, outbox):
     assert len(outbox.messages(phone)) == 1
 
 
-def test_one_a_minute_per_number_and_signature(lc, app, outbox):
-    app.limit_interval_seconds = 0
-    app.save()
+@pytest.mark.app(limit_interval_seconds=0)
+def test_one_a_minute_per_number_and_signature(lc, outbox):
     phone = unique_phone()
     assert lc.post(URL, {"mobilePhoneNumber": phone}).status_code == 200
     assert lc.post(URL, {"mobilePhoneNumber": phone}).json() == {"code": 601, "error": "Can't send SMS too frequently."}
@@ -56,20 +51,18 @@ def test_one_a_minute_per_number_and_signature(lc, app, outbox):
     assert len(outbox.messages(phone)) == 1
 
 
-def test_apps_sharing_a_signature_share_its_per_minute_limit(db, django_capture_on_commit_callbacks, outbox):
-    first = LeanCloudClient(make_app(sms_signature="共享签名"), capture=django_capture_on_commit_callbacks)
-    second = LeanCloudClient(make_app(sms_signature="共享签名"), capture=django_capture_on_commit_callbacks)
-    third = LeanCloudClient(make_app(sms_signature="别的签名"), capture=django_capture_on_commit_callbacks)
+def test_apps_sharing_a_signature_share_its_per_minute_limit(client_of, app_with, outbox):
+    first = client_of(app_with(sms_signature="共享签名"))
+    second = client_of(app_with(sms_signature="共享签名"))
+    third = client_of(app_with(sms_signature="别的签名"))
     phone = unique_phone()
     assert first.post(URL, {"mobilePhoneNumber": phone}).status_code == 200
     assert second.post(URL, {"mobilePhoneNumber": phone}).json()["code"] == 601
     assert third.post(URL, {"mobilePhoneNumber": phone}).status_code == 200
 
 
-def test_ten_verification_sms_a_day(lc, app, outbox):
-    app.limit_interval_seconds = 0
-    app.limit_per_minute = 0
-    app.save()
+@pytest.mark.app(limit_interval_seconds=0, limit_per_minute=0)
+def test_ten_verification_sms_a_day(lc, outbox):
     phone = unique_phone()
     for _ in range(10):
         assert lc.post(URL, {"mobilePhoneNumber": phone}).status_code == 200

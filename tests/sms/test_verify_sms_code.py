@@ -64,12 +64,10 @@ def test_a_code_belongs_to_its_number(lc, outbox):
     assert verify(lc, phone, outbox.last_code(phone)).status_code == 200
 
 
-def test_a_code_belongs_to_its_app(lc, outbox, django_capture_on_commit_callbacks):
-    from tests.support import LeanCloudClient, make_app
-
+def test_a_code_belongs_to_its_app(lc, outbox, client_of, app_with):
     phone = unique_phone()
     request(lc, phone)
-    other_app = LeanCloudClient(make_app(), capture=django_capture_on_commit_callbacks)
+    other_app = client_of(app_with())
     assert verify(other_app, phone, outbox.last_code(phone)).json() == INVALID
 
 
@@ -107,10 +105,8 @@ def test_four_wrong_guesses_leave_the_code_alive(lc, outbox):
     assert verify(lc, phone, code).status_code == 200
 
 
-def test_a_newer_code_replaces_the_old(lc, app, outbox):
-    app.limit_interval_seconds = 0
-    app.limit_per_minute = 0
-    app.save()
+@pytest.mark.app(limit_interval_seconds=0, limit_per_minute=0)
+def test_a_newer_code_replaces_the_old(lc, outbox):
     phone = unique_phone()
     request(lc, phone)
     first = outbox.last_code(phone)
@@ -122,10 +118,8 @@ def test_a_newer_code_replaces_the_old(lc, app, outbox):
     assert VerificationCode.objects.filter(phone=phone).count() == 1
 
 
-def test_a_new_code_revives_a_number_after_wrong_guesses(lc, app, outbox):
-    app.limit_interval_seconds = 0
-    app.limit_per_minute = 0
-    app.save()
+@pytest.mark.app(limit_interval_seconds=0, limit_per_minute=0)
+def test_a_new_code_revives_a_number_after_wrong_guesses(lc, outbox):
     phone = unique_phone()
     request(lc, phone)
     for _ in range(5):

@@ -2,32 +2,17 @@
 import pytest
 
 from accounts.models import App
-from tests.support import make_app, session, unique_phone
+from tests.accounts.support import sign_up, sign_up_by_phone
+from tests.support import session, unique_phone
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def app(db):
-    return make_app(limit_interval_seconds=0, limit_per_minute=0)
+# Several messages go to one number in a test: no per-number spacing.
+pytestmark = [pytest.mark.django_db, pytest.mark.app(limit_interval_seconds=0, limit_per_minute=0)]
 
 
 def set_options(app, **options):
     for name, value in options.items():
         setattr(app, name, value)
     app.save()
-
-
-def sign_up(lc, username, phone, password="pw1", **extra):
-    response = lc.post("/1.1/users", {"username": username, "password": password, "mobilePhoneNumber": phone}, **extra)
-    assert response.status_code == 201, response.content
-    return response.json()
-
-
-def verified_user(lc, outbox, phone):
-    lc.post("/1.1/requestSmsCode", {"mobilePhoneNumber": phone})
-    return lc.post("/1.1/usersByMobilePhone", {"mobilePhoneNumber": phone, "smsCode": outbox.last_code(phone),
-                                               "password": "pw1"}).json()
 
 
 def test_the_defaults_are_leanclouds():
@@ -41,7 +26,7 @@ def test_the_defaults_are_leanclouds():
 def test_verify_phone_on_sign_up_sends_a_code_that_verifies(lc, app, outbox):
     set_options(app, verify_phone_on_signup=True)
     phone = unique_phone()
-    user = sign_up(lc, "alice", phone)
+    user = sign_up(lc, "alice", mobilePhoneNumber=phone)
     [message] = outbox.messages(phone)
     assert message["text"].startswith(f"【{app.name}】")
     code = outbox.last_code(phone)
@@ -59,21 +44,21 @@ def test_verify_phone_on_sign_up_also_covers_a_change_of_number(lc, app, outbox)
 
 
 def test_without_the_option_sign_up_sends_nothing(lc, app, outbox):
-    sign_up(lc, "alice", unique_phone())
+    sign_up(lc, "alice", mobilePhoneNumber=unique_phone())
     assert outbox.messages() == []
 
 
 def test_a_refused_verification_sms_does_not_undo_the_sign_up(lc, app, outbox):
     set_options(app, verify_phone_on_signup=True, force_captcha=True)
-    user = sign_up(lc, "alice", unique_phone())
+    user = sign_up(lc, "alice", mobilePhoneNumber=unique_phone())
     assert outbox.messages() == []
     assert lc.get("/1.1/users/me", **session(user["sessionToken"])).status_code == 200
 
 
 def test_forbidding_login_to_unverified_numbers(lc, app, outbox):
     phone, other = unique_phone(), unique_phone()
-    sign_up(lc, "alice", phone)
-    verified_user(lc, outbox, other)
+    sign_up(lc, "alice", mobilePhoneNumber=phone)
+    sign_up_by_phone(lc, outbox, other, password="pw1")
     assert lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": "pw1"}).status_code == 200
     set_options(app, login_requires_verified_phone=True)
     refused = lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": "pw1"})
@@ -86,7 +71,7 @@ def test_forbidding_login_to_unverified_numbers(lc, app, outbox):
 
 def test_sms_password_reset_for_unverified_numbers(lc, app, outbox):
     phone = unique_phone()
-    sign_up(lc, "alice", phone)
+    sign_up(lc, "alice", mobilePhoneNumber=phone)
     refused = lc.post("/1.1/requestPasswordResetBySmsCode", {"mobilePhoneNumber": phone})
     assert refused.json() == {"code": 215, "error": "Mobile phone number isn't verified."}
     assert outbox.messages(phone) == []
@@ -99,8 +84,8 @@ def test_sms_password_reset_for_unverified_numbers(lc, app, outbox):
 
 def test_sms_login_only_for_verified_numbers_and_only_when_enabled(lc, app, outbox):
     unverified, verified = unique_phone(), unique_phone()
-    sign_up(lc, "alice", unverified)
-    verified_user(lc, outbox, verified)
+    sign_up(lc, "alice", mobilePhoneNumber=unverified)
+    sign_up_by_phone(lc, outbox, verified, password="pw1")
     assert lc.post("/1.1/requestLoginSmsCode", {"mobilePhoneNumber": unverified}).json()["code"] == 215
     assert lc.post("/1.1/login", {"mobilePhoneNumber": unverified, "smsCode": "123456"}).json()["code"] == 215
     assert lc.post("/1.1/requestLoginSmsCode", {"mobilePhoneNumber": verified}).json() == {}

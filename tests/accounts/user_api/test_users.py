@@ -5,6 +5,8 @@ from datetime import datetime
 import pytest
 
 from accounts.models import EndUser, Session
+from tests.accounts.support import sign_up
+from tests.factories import EndUserFactory
 from tests.support import session, unique_phone
 
 pytestmark = pytest.mark.django_db
@@ -12,12 +14,6 @@ pytestmark = pytest.mark.django_db
 TOKEN = re.compile(r"^[0-9a-z]{25}$")
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-
-
-def sign_up(lc, username="alice", password="s3cret!", path="/1.1/users", **fields):
-    response = lc.post(path, {"username": username, "password": password, **fields})
-    assert response.status_code == 201, response.content
-    return response.json()
 
 
 @pytest.mark.parametrize("path", ["/1.1/users", "/1.1/classes/_User?fetchWhenSave=false"])
@@ -126,7 +122,7 @@ def test_each_login_opens_another_session_and_the_older_ones_stay(lc):
 
 def test_a_stale_or_foreign_session_header_does_not_fail_login_or_sign_up(lc, client_of, app_with):
     other_app_token = sign_up(client_of(app_with()), "zed")["sessionToken"]
-    sign_up(lc, "alice", "pw1", **session("x" * 25))
+    sign_up(lc, "alice", "pw1", headers=session("x" * 25))
     for stale in ("x" * 25, other_app_token, "garbage!"):
         response = lc.post("/1.1/login", {"username": "alice", "password": "pw1"}, **session(stale))
         assert response.status_code == 200
@@ -151,9 +147,11 @@ def test_login_errors(lc, body, code, error):
 
 def test_a_user_made_by_phone_without_password_cannot_log_in_with_an_empty_one(lc, app):
     phone = unique_phone()
-    EndUser.objects.create(app=app, username=phone, mobile_phone_number=phone, mobile_phone_verified=True,
-                           password="!unusable")
-    assert lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": "!unusable"}).json()["code"] == 210
+    user = EndUserFactory(app=app, username=phone, mobile_phone_number=phone, mobile_phone_verified=True,
+                          raw_password=None)
+    assert lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": ""}).json()["code"] == 201
+    # Not even with what is stored in place of a password.
+    assert lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": user.password}).json()["code"] == 210
 
 
 # --- lockout --------------------------------------------------------------------------------------------
