@@ -1,4 +1,5 @@
-"""Helpers the tests share: a LeanCloud-speaking client, the console outbox, phone numbers.
+"""Helpers the tests share: a LeanCloud-speaking client, LeanCloud errors as a client reads them,
+the console outbox, phone numbers.
 
 Rows to start from are made by `tests.factories`.
 """
@@ -21,6 +22,23 @@ def unique_phone() -> str:
     """A valid mainland mobile number that no other call of this run gets, and that no test spells
     out (those are +86 186...)."""
     return f"+86139{next(_phones) % 100000000:08d}"
+
+
+def error_body(kind, text: str | None = None) -> dict:
+    """The body of the LeanCloud error `kind` (an `Errors.X`), with `text` in place of its own if given."""
+    return {"code": kind.code, "error": kind.text if text is None else text}
+
+
+def assert_error(response, kind, text: str | None = None) -> None:
+    """`response` is the LeanCloud error `kind` as both SDKs read it: the kind's HTTP status,
+    `Content-Type: application/json`, and a body of exactly {"code", "error"} (the error `text`, if
+    given, in place of the kind's own). For Django's test responses and for `requests`' alike."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = response.content
+    shown = (response.status_code, response.headers.get("Content-Type"), body)
+    assert shown == (kind.status, "application/json", error_body(kind, text))
 
 
 def sign_header(key: str, master: bool = False, timestamp: str | None = None) -> str:

@@ -2,7 +2,8 @@
 import pytest
 
 from sms.sending_limits import sending_rules
-from tests.support import outcomes, unique_phone
+from smsplatform.errors import Errors
+from tests.support import assert_error, outcomes, unique_phone
 
 pytestmark = pytest.mark.django_db
 
@@ -37,8 +38,7 @@ def test_second_request_within_the_interval_is_code_1(lc, outbox):
     phone = unique_phone()
     assert lc.post(URL, {"mobilePhoneNumber": phone}).status_code == 200
     response = lc.post(URL, {"mobilePhoneNumber": phone})
-    assert response.status_code == 400
-    assert response.json() == {"code": 1, "error": "SMS request too fast(1 request per 10s)."}
+    assert_error(response, Errors.BAD_REQUEST, "SMS request too fast(1 request per 10s).")
     assert len(outbox.messages(phone)) == 1
 
 
@@ -46,8 +46,8 @@ def test_second_request_within_the_interval_is_code_1(lc, outbox):
 def test_one_a_minute_per_number_and_signature(lc, outbox):
     phone = unique_phone()
     assert lc.post(URL, {"mobilePhoneNumber": phone}).status_code == 200
-    assert lc.post(URL, {"mobilePhoneNumber": phone}).json() == {"code": 601, "error": "Can't send SMS too frequently."}
-    assert lc.post(URL, {"mobilePhoneNumber": phone, "smsType": "voice"}).json()["code"] == 601
+    assert_error(lc.post(URL, {"mobilePhoneNumber": phone}), Errors.SMS_TOO_FREQUENT)
+    assert_error(lc.post(URL, {"mobilePhoneNumber": phone, "smsType": "voice"}), Errors.SMS_TOO_FREQUENT)
     assert len(outbox.messages(phone)) == 1
 
 
@@ -57,7 +57,7 @@ def test_apps_sharing_a_signature_share_its_per_minute_limit(client_of, app_with
     third = client_of(app_with(sms_signature="别的签名"))
     phone = unique_phone()
     assert first.post(URL, {"mobilePhoneNumber": phone}).status_code == 200
-    assert second.post(URL, {"mobilePhoneNumber": phone}).json()["code"] == 601
+    assert_error(second.post(URL, {"mobilePhoneNumber": phone}), Errors.SMS_TOO_FREQUENT)
     assert third.post(URL, {"mobilePhoneNumber": phone}).status_code == 200
 
 
@@ -66,7 +66,7 @@ def test_ten_verification_sms_a_day(lc, outbox):
     phone = unique_phone()
     for _ in range(10):
         assert lc.post(URL, {"mobilePhoneNumber": phone}).status_code == 200
-    assert lc.post(URL, {"mobilePhoneNumber": phone}).json()["code"] == 601
+    assert_error(lc.post(URL, {"mobilePhoneNumber": phone}), Errors.SMS_TOO_FREQUENT)
     assert len(outbox.messages(phone)) == 10
 
 

@@ -5,7 +5,7 @@ from django.conf import settings
 
 from smsplatform.limits import LocalLimiter, RedisLimiter, Rule, get_limiter
 from smsplatform.errors import Errors
-from tests.support import outcomes, unique_phone
+from tests.support import assert_error, outcomes, unique_phone
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ def test_per_ip_flow_control_is_429(lc, app, settings, outbox):
     settings.RATELIMIT_SMS_PER_IP = "3/d"
     answers = [lc.post(URL, {"mobilePhoneNumber": unique_phone()}) for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
-    assert answers[-1].json() == {"code": 429, "error": "Too many requests."}
+    assert_error(answers[-1], Errors.TOO_MANY_REQUESTS)
     assert len(outbox.messages()) == 3
     other_ip = lc.post(URL, {"mobilePhoneNumber": unique_phone()}, REMOTE_ADDR="10.1.2.3")
     assert other_ip.status_code == 200
