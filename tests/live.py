@@ -83,7 +83,7 @@ def start_stack(log_dir: Path, server_processes: int | None = None):
         try:
             if requests.get(f"{url}/1.1/date", timeout=2).status_code == 200:
                 break
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or a worker still starting
             pass
         if time.monotonic() > deadline or started[0].poll() is not None:
             stop(started)
