@@ -120,12 +120,13 @@ class Outbox:
 
 
 def outcomes(limiter, rules, times):
-    """What `limiter` makes of one action under `rules` at each of `times`: "ok", or the refusing error's code."""
+    """What `limiter` makes of one action under `rules` at each of `times`: "ok", or the kind of the
+    error that refuses it (an `Errors.X`)."""
     results = []
     for t in times:
         try:
             limiter.acquire(rules, now=t)
             results.append("ok")
         except LeanCloudError as error:
-            results.append(error.code)
+            results.append(error.kind)
     return results
