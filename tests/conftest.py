@@ -1,11 +1,15 @@
 import pytest
 from django.conf import settings as django_settings
 
-from smsplatform.limits import get_limiter
+# The helpers' own asserts say what differed, as a test's do.
+pytest.register_assert_rewrite("tests.support", "tests.accounts.support", "tests.captcha_app.support")
+
+from smsplatform.limits import LocalLimiter, get_limiter
 from smsplatform.celery import app as celery_app
 
 from .browser import browser, page  # noqa: F401  (fixtures of the browser tests)
-from .support import LeanCloudClient, Outbox, make_app
+from .factories import AppFactory
+from .support import LeanCloudClient, Outbox
 
 
 @pytest.fixture(autouse=True)
@@ -42,19 +46,60 @@ def outbox(settings, tmp_path):
 
 
 @pytest.fixture
-def app(db):
-    return make_app()
+def app_with(db):
+    """Makes an app with the given settings: `app_with(force_captcha=True)` (an `AppFactory`)."""
+    return AppFactory
+
+
+def marked_app_settings(node) -> dict:
+    """The settings the `app` marks of a test give, from its module's down to its own (nearer wins)."""
+    settings = {}
+    for mark in reversed(list(node.iter_markers("app"))):
+        settings.update(mark.kwargs)
+    return settings
 
 
 @pytest.fixture
-def lc(app, django_capture_on_commit_callbacks):
-    """A client of `app` with its app key (X-LC-Sign), running on-commit work as a commit would."""
-    return LeanCloudClient(app, capture=django_capture_on_commit_callbacks)
+def app(request, app_with):
+    """The test's app. `@pytest.mark.app(limit_per_minute=0)` on the test (or `pytestmark` of its
+    module) gives it settings."""
+    return app_with(**marked_app_settings(request.node))
 
 
 @pytest.fixture
-def lc_master(app, django_capture_on_commit_callbacks):
-    return LeanCloudClient(app, master=True, capture=django_capture_on_commit_callbacks)
+def live_app(transactional_db, app):
+    """The test's app committed to the database, so that the live servers see it."""
+    return app
+
+
+@pytest.fixture
+def client_of(db, django_capture_on_commit_callbacks):
+    """A client of an app, e.g. `client_of(app_with(force_captcha=True))`: app key (X-LC-Sign), or
+    `master=True`; on-commit work runs as a commit would run it."""
+    def make(app, master=False):
+        return LeanCloudClient(app, master=master, capture=django_capture_on_commit_callbacks)
+
+    return make
+
+
+@pytest.fixture
+def lc(app, client_of):
+    """A client of `app` with its app key."""
+    return client_of(app)
+
+
+@pytest.fixture
+def lc_master(app, client_of):
+    """A client of `app` with its master key."""
+    return client_of(app, master=True)
+
+
+@pytest.fixture(params=["local", "redis"] if django_settings.REDIS_URL else ["local"])
+def limiter(request):
+    """A limiter, empty: the local one, and with Redis configured the Redis one too."""
+    chosen = LocalLimiter() if request.param == "local" else get_limiter()
+    chosen.clear()
+    return chosen
 
 
 @pytest.fixture(scope="session")
@@ -65,9 +110,3 @@ def live_stack(django_db_setup, tmp_path_factory):
     stack, processes = start_stack(tmp_path_factory.mktemp("live"))
     yield stack
     stop(processes)
-
-
-@pytest.fixture
-def live_app(transactional_db):
-    """An app committed to the database, so that the live servers see it."""
-    return make_app()

@@ -64,7 +64,7 @@ def leanengine(app, directory: Path, hook_key: str | None = None):
             try:
                 if requests.get(engine.url, timeout=1).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 pass
             if time.monotonic() > deadline or process.poll() is not None:
                 raise RuntimeError("the LeanEngine app did not start:\n" + engine.log.read_text()[-3000:])

@@ -79,17 +79,20 @@ def start_stack(log_dir: Path, server_processes: int | None = None):
         ))
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"{url}/1.1/date", timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if time.monotonic() > deadline or started[0].poll() is not None:
-            stop(started)
-            raise RuntimeError(f"gunicorn did not come up; see {log_dir / 'gunicorn.log'}:\n"
-                               + (log_dir / "gunicorn.log").read_text()[-3000:])
-        time.sleep(0.2)
+    try:
+        while True:
+            try:
+                if requests.get(f"{url}/1.1/date", timeout=2).status_code == 200:
+                    break
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or a worker still starting
+                pass
+            if time.monotonic() > deadline or started[0].poll() is not None:
+                raise RuntimeError(f"gunicorn did not come up; see {log_dir / 'gunicorn.log'}:\n"
+                                   + (log_dir / "gunicorn.log").read_text()[-3000:])
+            time.sleep(0.2)
+    except BaseException:
+        stop(started)  # whatever went wrong, no server or worker outlives the run
+        raise
     return LiveStack(url=url, outbox=Outbox(outbox), env=env, log_dir=log_dir), started
 
 

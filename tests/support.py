@@ -1,4 +1,8 @@
-"""Helpers the tests share: a LeanCloud-speaking client, the console outbox, app factories."""
+"""Helpers the tests share: a LeanCloud-speaking client, LeanCloud errors as a client reads them,
+the console outbox, phone numbers.
+
+Rows to start from are made by `tests.factories`.
+"""
 import itertools
 import json
 import re
@@ -7,30 +11,36 @@ from pathlib import Path
 
 from rest_framework.test import APIClient
 
-from accounts.services.app_settings import create_app
 from smsplatform import tokens
+from smsplatform.errors import LeanCloudError
 
 from . import openapi
 
-_serial = itertools.count(1)
+_phones = itertools.count(1)
 CODE_IN_TEXT = re.compile(r"(\d{6})")
 
 
-def make_app(**settings):
-    """A fresh app with a unique name (so its default signature, and so its limits, are its own)."""
-    n = next(_serial)
-    app = create_app(name=settings.pop("name", f"TestApp{n}x"))
-    for field, value in settings.items():
-        setattr(app, field, value)
-    if settings:
-        app.full_clean()
-        app.save()
-    return app
-
-
 def unique_phone() -> str:
-    """A valid mainland mobile number no other test uses."""
-    return f"+86186{next(_serial) % 100000000:08d}"
+    """A valid mainland mobile number that no other call of this run gets, and that no test spells
+    out (those are +86 186...)."""
+    return f"+86139{next(_phones) % 100000000:08d}"
+
+
+def error_body(kind, text: str | None = None) -> dict:
+    """The body of the LeanCloud error `kind` (an `Errors.X`), with `text` in place of its own if given."""
+    return {"code": kind.code, "error": kind.text if text is None else text}
+
+
+def assert_error(response, kind, text: str | None = None) -> None:
+    """`response` is the LeanCloud error `kind` as both SDKs read it: the kind's HTTP status,
+    `Content-Type: application/json`, and a body of exactly {"code", "error"} (the error `text`, if
+    given, in place of the kind's own). For Django's test responses and for `requests`' alike."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = response.content
+    shown = (response.status_code, response.headers.get("Content-Type"), body)
+    assert shown == (kind.status, "application/json", error_body(kind, text))
 
 
 def sign_header(key: str, master: bool = False, timestamp: str | None = None) -> str:
@@ -111,3 +121,16 @@ class Outbox:
                 return messages
             time.sleep(0.05)
         raise AssertionError(f"{count} message(s) to {to} did not reach the outbox within {timeout}s")
+
+
+def outcomes(limiter, rules, times):
+    """What `limiter` makes of one action under `rules` at each of `times`: "ok", or the kind of the
+    error that refuses it (an `Errors.X`)."""
+    results = []
+    for t in times:
+        try:
+            limiter.acquire(rules, now=t)
+            results.append("ok")
+        except LeanCloudError as error:
+            results.append(error.kind)
+    return results

@@ -5,7 +5,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import App
-from tests.support import LeanCloudClient, unique_phone
+from tests.support import unique_phone
 
 pytestmark = pytest.mark.django_db
 
@@ -16,13 +16,13 @@ def run(*args) -> str:
     return out.getvalue()
 
 
-def test_create_app_prints_its_keys_and_they_work(django_capture_on_commit_callbacks, outbox):
+def test_create_app_prints_its_keys_and_they_work(client_of, outbox):
     printed = json.loads(run("create_app", "--name", "天东商城"))
     assert set(printed) == {"appId", "appKey", "masterKey"}
     app = App.objects.get(app_id=printed["appId"])
     assert (app.app_key, app.master_key, app.name) == (printed["appKey"], printed["masterKey"], "天东商城")
     assert len(app.hook_key) == 24 and app.hook_key not in (app.app_key, app.master_key)
-    client = LeanCloudClient(app, capture=django_capture_on_commit_callbacks)
+    client = client_of(app)
     phone = unique_phone()
     assert client.post("/1.1/requestSmsCode", {"mobilePhoneNumber": phone}).status_code == 200
     assert outbox.messages(phone)[0]["text"].startswith("【天东商城】")

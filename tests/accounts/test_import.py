@@ -9,7 +9,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import EndUser
-from tests.support import session
+from smsplatform.errors import Errors
+from tests.factories import EndUserFactory
+from tests.support import assert_error, session
 
 pytestmark = pytest.mark.django_db
 
@@ -76,14 +78,14 @@ def test_imported_users_keep_their_data_and_log_in_with_their_old_password(lc, a
     stored = EndUser.objects.get(object_id=row["objectId"])
     assert stored.password.startswith("leancloud_sha512$")
 
-    assert lc.post("/1.1/login", {"username": "user1", "password": "wrong"}).json()["code"] == 210
+    assert_error(lc.post("/1.1/login", {"username": "user1", "password": "wrong"}), Errors.PASSWORD_MISMATCH)
     assert EndUser.objects.get(pk=stored.pk).password == stored.password
     logged_in = lc.post("/1.1/login", {"username": "user1", "password": "old-pässword"})
     assert logged_in.status_code == 200 and logged_in.json()["objectId"] == row["objectId"]
     upgraded = EndUser.objects.get(pk=stored.pk).password
     assert upgraded.startswith("pbkdf2_sha256$")
     assert lc.post("/1.1/login", {"email": "user1@example.com", "password": "old-pässword"}).status_code == 200
-    assert lc.post("/1.1/login", {"username": "user1", "password": "wrong"}).json()["code"] == 210
+    assert_error(lc.post("/1.1/login", {"username": "user1", "password": "wrong"}), Errors.PASSWORD_MISMATCH)
 
 
 @pytest.mark.parametrize("form", ["jsonl", "array", "results", "results-on-one-line"])
@@ -94,7 +96,7 @@ def test_the_three_export_forms(app, tmp_path, form):
 
 
 def test_known_users_are_skipped_and_bad_rows_reported_by_line(lc, app, tmp_path):
-    lc.post("/1.1/users", {"username": "taken", "password": "pw"})
+    EndUserFactory(app=app, username="taken")
     rows = [
         export_row(1),
         "{not json\n",
@@ -132,14 +134,12 @@ def test_a_row_without_password_can_only_use_sms(lc, app, tmp_path):
     del row["password"], row["salt"]
     out, _ = run(app, write(tmp_path / "users.jsonl", [row]))
     assert out.startswith("Imported 1,")
-    assert lc.post("/1.1/login", {"username": "user1", "password": ""}).json()["code"] == 201
-    assert lc.post("/1.1/login", {"username": "user1", "password": "x"}).json()["code"] == 210
+    assert_error(lc.post("/1.1/login", {"username": "user1", "password": ""}), Errors.PASSWORD_MISSING)
+    assert_error(lc.post("/1.1/login", {"username": "user1", "password": "x"}), Errors.PASSWORD_MISMATCH)
 
 
-def test_the_same_export_may_go_into_two_apps(app, tmp_path):
-    from tests.support import make_app
-
-    other = make_app()
+def test_the_same_export_may_go_into_two_apps(app, app_with, tmp_path):
+    other = app_with()
     path = write(tmp_path / "users.jsonl", [export_row(1)])
     run(app, path)
     out, _ = run(other, path)

@@ -6,7 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.support import sign_header
+from smsplatform.errors import Errors
+from tests.support import assert_error, sign_header
 
 pytestmark = pytest.mark.live
 
@@ -30,6 +31,8 @@ def test_simultaneous_wrong_logins_get_exactly_seven_tries(live_stack, live_app)
     with ThreadPoolExecutor(CALLS) as pool:
         responses = list(pool.map(wrong_login, range(CALLS)))
     assert Counter(r.json()["code"] for r in responses) == {210: 7, 219: CALLS - 7}
+    for refused in responses:
+        assert_error(refused, Errors.PASSWORD_MISMATCH if refused.json()["code"] == 210 else Errors.LOGIN_LOCKED)
     right = requests.post(live_stack.api("login"), json={"username": "alice", "password": "right"},
                           headers=headers(), timeout=30)
-    assert right.json()["code"] == 219
+    assert_error(right, Errors.LOGIN_LOCKED)

@@ -4,16 +4,13 @@ import requests
 
 from accounts.models import HookAttempt
 from accounts.services.on_verified_hook import HOOK_RETRY_DELAYS
+from tests.accounts.support import code_for, sign_up, sign_up_by_phone
 from tests.leanengine import leanengine
 from tests.live import free_port, wait_until
-from tests.support import make_app, session, sign_header, unique_phone
+from tests.support import session, sign_header, unique_phone
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def app(db):
-    return make_app(limit_interval_seconds=0, limit_per_minute=0)
+# Several messages go to one number in a test: no per-number spacing.
+pytestmark = [pytest.mark.django_db, pytest.mark.app(limit_interval_seconds=0, limit_per_minute=0)]
 
 
 def use_engine(app, url):
@@ -21,23 +18,16 @@ def use_engine(app, url):
     app.save()
 
 
-def unverified_user(lc, phone):
-    response = lc.post("/1.1/users", {"username": "alice", "password": "pw1", "mobilePhoneNumber": phone,
-                                      "nickname": "Al"})
-    assert response.status_code == 201
-    return response.json()
-
-
 def verify_by_code(lc, outbox, phone):
-    lc.post("/1.1/requestMobilePhoneVerify", {"mobilePhoneNumber": phone})
-    response = lc.post(f"/1.1/verifyMobilePhone/{outbox.last_code(phone)}", raw="null")
+    code = code_for(lc, outbox, phone, "/1.1/requestMobilePhoneVerify")
+    response = lc.post(f"/1.1/verifyMobilePhone/{code}", raw="null")
     assert response.status_code == 200, response.content
     return response.json()
 
 
 def test_the_engine_runs_its_hook_with_the_verified_user(lc, app, outbox, tmp_path):
     phone = unique_phone()
-    user = unverified_user(lc, phone)
+    user = sign_up(lc, "alice", mobilePhoneNumber=phone, nickname="Al")
     with leanengine(app, tmp_path) as engine:
         use_engine(app, engine.url)
         verify_by_code(lc, outbox, phone)
@@ -59,19 +49,17 @@ def test_a_change_of_number_and_a_first_phone_sign_up_call_the_hook_but_a_phone_
     with leanengine(app, tmp_path) as engine:
         use_engine(app, engine.url)
         phone = unique_phone()
-        lc.post("/1.1/requestSmsCode", {"mobilePhoneNumber": phone})
-        made = lc.post("/1.1/usersByMobilePhone", {"mobilePhoneNumber": phone, "smsCode": outbox.last_code(phone)}).json()
+        made = sign_up_by_phone(lc, outbox, phone)
         [first] = engine.wait_for_calls(1)
         assert first["objectId"] == made["objectId"] and first["attributes"]["mobilePhoneNumber"] == phone
 
-        lc.post("/1.1/requestSmsCode", {"mobilePhoneNumber": phone})
-        lc.post("/1.1/usersByMobilePhone", {"mobilePhoneNumber": phone, "smsCode": outbox.last_code(phone)})
+        assert sign_up_by_phone(lc, outbox, phone)["objectId"] == made["objectId"]  # a login: no call
 
         new = unique_phone()
         mine = session(made["sessionToken"])
-        lc.post("/1.1/requestChangePhoneNumber", {"mobilePhoneNumber": new}, **mine)
-        assert lc.post("/1.1/changePhoneNumber", {"mobilePhoneNumber": new, "code": outbox.last_code(new)},
-                       **mine).json() == {}
+        code = code_for(lc, outbox, new, "/1.1/requestChangePhoneNumber", **mine)
+        response = lc.post("/1.1/changePhoneNumber", {"mobilePhoneNumber": new, "code": code}, **mine)
+        assert (response.status_code, response.json()) == (200, {})
         calls = engine.wait_for_calls(2)
     assert len(calls) == 2
     assert calls[1]["objectId"] == made["objectId"] and calls[1]["attributes"]["mobilePhoneNumber"] == new
@@ -80,7 +68,7 @@ def test_a_change_of_number_and_a_first_phone_sign_up_call_the_hook_but_a_phone_
 
 def test_the_engine_refuses_a_wrong_hook_key_and_the_number_stays_verified(lc, app, outbox, tmp_path):
     phone = unique_phone()
-    user = unverified_user(lc, phone)
+    user = sign_up(lc, "alice", mobilePhoneNumber=phone, nickname="Al")
     with leanengine(app, tmp_path, hook_key="not-the-apps-hook-key") as engine:
         use_engine(app, engine.url)
         verify_by_code(lc, outbox, phone)
@@ -93,7 +81,7 @@ def test_the_engine_refuses_a_wrong_hook_key_and_the_number_stays_verified(lc, a
 
 def test_an_unreachable_engine_is_tried_a_bounded_number_of_times(lc, app, outbox):
     phone = unique_phone()
-    user = unverified_user(lc, phone)
+    user = sign_up(lc, "alice", mobilePhoneNumber=phone, nickname="Al")
     use_engine(app, f"http://127.0.0.1:{free_port()}")
     verify_by_code(lc, outbox, phone)
     attempts = list(HookAttempt.objects.order_by("attempt"))
@@ -104,7 +92,7 @@ def test_an_unreachable_engine_is_tried_a_bounded_number_of_times(lc, app, outbo
 
 def test_no_engine_no_call(lc, app, outbox):
     phone = unique_phone()
-    unverified_user(lc, phone)
+    sign_up(lc, "alice", mobilePhoneNumber=phone, nickname="Al")
     verify_by_code(lc, outbox, phone)
     assert not HookAttempt.objects.exists()
 
@@ -112,8 +100,6 @@ def test_no_engine_no_call(lc, app, outbox):
 @pytest.mark.live
 def test_the_hook_goes_out_from_the_running_service(live_stack, live_app, tmp_path):
     """Through gunicorn, and with a broker through the Celery worker."""
-    live_app.limit_interval_seconds = live_app.limit_per_minute = 0
-    live_app.save()
     phone = unique_phone()
 
     def call(path, body, **headers):

@@ -13,10 +13,15 @@ from smsplatform.tokens import digest
 JSON = "application/json;charset=utf-8"
 
 
-def request_captcha(lc, query: str = "", status: int = 200):
+def ask_for_captcha(lc, query: str = ""):
     """GET requestCaptcha as the SDKs send it: query parameters, a JSON Content-Type, no body."""
-    response = lc.get(f"/1.1/requestCaptcha?{query}", CONTENT_TYPE=JSON)
-    assert response.status_code == status, response.content
+    return lc.get(f"/1.1/requestCaptcha?{query}", CONTENT_TYPE=JSON)
+
+
+def request_captcha(lc, query: str = "") -> dict:
+    """A new captcha: {captcha_token, captcha_url}."""
+    response = ask_for_captcha(lc, query)
+    assert response.status_code == 200, response.content
     return response.json()
 
 

@@ -2,13 +2,14 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.support import LeanCloudClient, make_app
+from smsplatform.errors import Errors
+from tests.support import LeanCloudClient, assert_error
 
 from .support import answer_of, png_of, relative, request_captcha, time_passes
 
 pytestmark = pytest.mark.django_db
 
-NOT_FOUND = {"code": 1, "error": "Captcha not found, expired or already answered."}
+NOT_FOUND = "Captcha not found, expired or already answered."
 
 
 @pytest.fixture
@@ -18,9 +19,7 @@ def browser():
 
 
 def assert_not_found(response):
-    assert response.status_code == 404
-    assert response["Content-Type"] == "application/json"
-    assert response.json() == NOT_FOUND
+    assert_error(response, Errors.NOT_FOUND, NOT_FOUND)
 
 
 @pytest.mark.parametrize("query, size", [
@@ -70,9 +69,9 @@ def test_no_image_after_the_challenge_was_answered(lc, browser, right):
     assert_not_found(browser.get(relative(answer["captcha_url"])))
 
 
-def test_the_token_is_bound_to_its_app(lc, browser):
+def test_the_token_is_bound_to_its_app(lc, browser, app_with):
     token = request_captcha(lc)["captcha_token"]
-    other = make_app()
+    other = app_with()
     assert_not_found(browser.get("/1.1/captchaImage?" + urlencode({"appId": other.app_id, "token": token})))
 
 
@@ -84,8 +83,7 @@ def test_missing_or_unknown_tokens_are_not_found(db, browser, query):
 def test_per_ip_flow_control(lc, browser, settings):
     settings.RATELIMIT_CAPTCHA_IMAGE_PER_IP = "2/m"
     url = relative(request_captcha(lc)["captcha_url"])
-    browser.get(url)
-    browser.get(url)
+    png_of(browser.get(url))
+    png_of(browser.get(url))
     response = browser.get(url)
-    assert response.status_code == 429
-    assert response.json() == {"code": 429, "error": "Too many requests."}
+    assert_error(response, Errors.TOO_MANY_REQUESTS)

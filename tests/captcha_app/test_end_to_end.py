@@ -2,16 +2,16 @@
 import pytest
 
 from sms.models import Message, MessageStatus
-from tests.support import LeanCloudClient, unique_phone
+from smsplatform.errors import Errors
+from tests.support import LeanCloudClient, assert_error, unique_phone
 
 from .support import answer_of, png_of, relative, request_captcha
 
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.app(force_captcha=True)
 def test_a_person_solves_a_captcha_and_receives_one_sms(lc, app, outbox):
-    app.force_captcha = True
-    app.save()
     phone = unique_phone()
 
     captcha = request_captcha(lc, "width=120&height=40")
@@ -32,6 +32,7 @@ def test_a_person_solves_a_captcha_and_receives_one_sms(lc, app, outbox):
     assert Message.objects.get(phone=phone).status == MessageStatus.VERIFIED
 
     # The image is gone once answered, and the token was good for that one SMS only.
-    assert LeanCloudClient().get(relative(captcha["captcha_url"])).status_code == 404
+    assert_error(LeanCloudClient().get(relative(captcha["captcha_url"])), Errors.NOT_FOUND,
+                 "Captcha not found, expired or already answered.")
     again = lc.post("/1.1/requestSmsCode", {"mobilePhoneNumber": unique_phone(), "validate_token": validate_token})
-    assert again.json() == {"code": 608, "error": "Missing validate token."}
+    assert_error(again, Errors.MISSING_VALIDATE_TOKEN)

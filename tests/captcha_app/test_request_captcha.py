@@ -5,9 +5,10 @@ import pytest
 from django.urls import clear_url_caches
 
 from captcha_app.models import CaptchaChallenge
-from tests.support import LeanCloudClient
+from smsplatform.errors import Errors
+from tests.support import LeanCloudClient, assert_error
 
-from .support import JSON, answer_of, challenge_of, png_of, relative, request_captcha
+from .support import JSON, answer_of, ask_for_captcha, challenge_of, png_of, relative, request_captcha
 
 pytestmark = pytest.mark.django_db
 
@@ -77,8 +78,8 @@ def test_the_master_key_chooses_size_and_ttl(lc_master):
 
 @pytest.mark.parametrize("name", ["size", "ttl"])
 def test_size_and_ttl_need_the_master_key(lc, name):
-    answer = request_captcha(lc, f"{name}=4", status=403)
-    assert answer == {"code": 119, "error": f"{name} can only be set with the master key."}
+    assert_error(ask_for_captcha(lc, f"{name}=4"),
+                 Errors.OPERATION_FORBIDDEN, f"{name} can only be set with the master key.")
     assert not CaptchaChallenge.objects.exists()
 
 
@@ -98,8 +99,7 @@ def test_size_and_ttl_need_the_master_key(lc, name):
     ("ttl=1e2", "ttl", "10 to 180"),
 ])
 def test_out_of_range_or_non_numbers_are_refused(lc_master, query, name, bounds):
-    answer = request_captcha(lc_master, query, status=400)
-    assert answer == {"code": 1, "error": f"{name} must be a whole number from {bounds}."}
+    assert_error(ask_for_captcha(lc_master, query), Errors.BAD_REQUEST, f"{name} must be a whole number from {bounds}.")
     assert not CaptchaChallenge.objects.exists()
 
 
@@ -115,27 +115,24 @@ def test_the_js_sdk_form_with_a_bare_question_mark(lc):
     assert challenge_of(response.json()["captcha_token"]).width == 85
 
 
-def test_switched_off_the_captcha_calls_answer_119(lc, app):
-    app.captcha_enabled = False
-    app.save()
-    assert request_captcha(lc, status=403) == {"code": 119, "error": "That operation isn't allowed for clients."}
+@pytest.mark.app(captcha_enabled=False)
+def test_switched_off_the_captcha_calls_answer_119(lc):
+    assert_error(ask_for_captcha(lc), Errors.OPERATION_FORBIDDEN)
     response = lc.post("/1.1/verifyCaptcha", {"captcha_token": "x" * 32, "captcha_code": "ABCD"})
-    assert response.status_code == 403
-    assert response.json()["code"] == 119
+    assert_error(response, Errors.OPERATION_FORBIDDEN)
     assert not CaptchaChallenge.objects.exists()
 
 
 def test_needs_the_app_keys(db):
     response = LeanCloudClient().get("/1.1/requestCaptcha")
-    assert response.status_code == 401
-    assert response.json()["code"] == 401
+    assert_error(response, Errors.UNAUTHORIZED)
 
 
 def test_per_ip_flow_control(lc, settings):
     settings.RATELIMIT_CAPTCHA_PER_IP = "3/m"
     for _ in range(3):
         request_captcha(lc)
-    assert request_captcha(lc, status=429) == {"code": 429, "error": "Too many requests."}
+    assert_error(ask_for_captcha(lc), Errors.TOO_MANY_REQUESTS)
     other_ip = lc.get("/1.1/requestCaptcha", REMOTE_ADDR="10.1.2.3")
     assert other_ip.status_code == 200
     assert CaptchaChallenge.objects.count() == 4

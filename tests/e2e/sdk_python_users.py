@@ -10,7 +10,7 @@ import sys
 
 import leancloud
 from leancloud import User, cloud
-from sdk_support import OutboxCodes, error_code_of
+from sdk_support import OutboxCodes, error_of
 
 leancloud.init(os.environ["APP_ID"], os.environ["APP_KEY"])
 first, second, third = os.environ["PHONES"].split(",")
@@ -51,7 +51,7 @@ User.request_password_reset_by_sms_code(first)
 User.reset_password_by_sms_code(next_code(first), "new-pw", first)
 relogged = User.login_with_mobile_phone(first, "new-pw")
 report["reset"] = {"id": relogged.id, "old_session_authenticated": user.is_authenticated(),
-                   "old_password": error_code_of(lambda: User.login_with_mobile_phone(first, "no-such-pw"))}
+                   "old_password": error_of(lambda: User.login_with_mobile_phone(first, "no-such-pw"))}
 
 # Change the logged-in user's number.
 relogged = User.login_with_mobile_phone(first, "new-pw")
@@ -72,7 +72,7 @@ became.set("nickname", "Ally")
 became.save()
 became.refresh_session_token()
 refreshed = became.get_session_token()
-report["refresh"] = {"changed": refreshed != token, "old_token": error_code_of(lambda: User.become(token)),
+report["refresh"] = {"changed": refreshed != token, "old_token": error_of(lambda: User.become(token)),
                      "new_token_user": User.become(refreshed).id}
 became = User.become(refreshed)
 became.update_password("pw1", "pw2")
@@ -80,7 +80,7 @@ fresh = User()
 fresh.login(username, "pw2")
 report["update_password"] = {
     "login_with_new": fresh.id, "nickname": fresh.get("nickname"),
-    "login_with_old": error_code_of(lambda: User().login(username, "pw1")),
-    "refreshed_token_after": error_code_of(lambda: User.become(refreshed)),
+    "login_with_old": error_of(lambda: User().login(username, "pw1")),
+    "refreshed_token_after": error_of(lambda: User.become(refreshed)),
 }
 json.dump(report, sys.stdout)

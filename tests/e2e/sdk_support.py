@@ -16,11 +16,6 @@ def error_of(call) -> dict | None:
     return None
 
 
-def error_code_of(call) -> int | None:
-    error = error_of(call)
-    return error and error["code"]
-
-
 class OutboxCodes:
     """Reads codes from the console carrier's JSON-lines outbox, as a person reads their phone."""
 

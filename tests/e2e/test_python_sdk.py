@@ -2,8 +2,9 @@
 import pytest
 
 from sms.models import Message, MessageStatus
+from smsplatform.errors import Errors
 from tests.live import run_sdk_script
-from tests.support import unique_phone
+from tests.support import error_body, unique_phone
 
 pytestmark = pytest.mark.live
 
@@ -13,7 +14,7 @@ def test_request_and_verify_sms_code_through_the_python_sdk(live_stack, live_app
     report = run_sdk_script("sdk_python_sms.py", stack=live_stack, app=live_app, PHONE=phone)
     assert report["server_time"]
     assert report["verified"] is True
-    assert report["reuse"] == {"code": 603, "error": "Invalid SMS code."}
-    assert report["too_fast"]["code"] == 1
-    assert report["bad_number"]["code"] == 127
+    assert report["reuse"] == error_body(Errors.INVALID_SMS_CODE)
+    assert report["too_fast"] == error_body(Errors.BAD_REQUEST, "SMS request too fast(1 request per 10s).")
+    assert report["bad_number"] == error_body(Errors.INVALID_PHONE)
     assert Message.objects.get(phone=phone).status == MessageStatus.VERIFIED

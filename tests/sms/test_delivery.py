@@ -6,17 +6,14 @@ from django.utils import timezone
 from sms import delivery, tasks
 from sms.carriers import SubmitResult
 from sms.models import Message, MessageStatus
-from tests.support import make_app, unique_phone
+from tests.factories import AppFactory, MessageFactory
+from tests.support import unique_phone
 
 pytestmark = pytest.mark.django_db
 
 
-def accepted_message(app, **fields):
-    return Message.objects.create(app=app, phone=unique_phone(), text="【X】hello", **fields)
-
-
 def test_delivery_is_idempotent(outbox):
-    message = accepted_message(make_app())
+    message = MessageFactory()
     delivery.deliver_messages([message.id])
     delivery.deliver_messages([message.id])
     assert len(outbox.messages(message.phone)) == 1
@@ -25,8 +22,8 @@ def test_delivery_is_idempotent(outbox):
 
 
 def test_a_batch_is_delivered_with_one_result_each(outbox):
-    app = make_app()
-    messages = [accepted_message(app) for _ in range(5)]
+    app = AppFactory()
+    messages = [MessageFactory(app=app) for _ in range(5)]
     delivery.deliver_messages([m.id for m in messages])
     assert Message.objects.filter(status=MessageStatus.DELIVERED).count() == 5
     refs = set(Message.objects.values_list("carrier_message_id", flat=True))
@@ -34,7 +31,7 @@ def test_a_batch_is_delivered_with_one_result_each(outbox):
 
 
 def test_a_verified_message_is_not_moved_back_by_a_late_result():
-    message = accepted_message(make_app(), status=MessageStatus.VERIFIED)
+    message = MessageFactory(status=MessageStatus.VERIFIED)
     delivery.record_submit_results([SubmitResult(message.id, MessageStatus.DELIVERED, "ref")])
     message.refresh_from_db()
     assert message.status == MessageStatus.VERIFIED
@@ -42,7 +39,7 @@ def test_a_verified_message_is_not_moved_back_by_a_late_result():
 
 def test_a_failing_carrier_call_marks_the_batch_call_failed(settings, tmp_path):
     settings.SMS_CONSOLE_OUTBOX = str(tmp_path / "no-such-dir" / "outbox.jsonl")  # the carrier cannot write
-    message = accepted_message(make_app())
+    message = MessageFactory()
     delivery.deliver_messages([message.id])
     message.refresh_from_db()
     assert message.status == MessageStatus.CALL_FAILED
@@ -50,9 +47,9 @@ def test_a_failing_carrier_call_marks_the_batch_call_failed(settings, tmp_path):
 
 
 def test_stalled_messages_are_queued_again_and_sent_once(outbox):
-    app = make_app()
-    old = accepted_message(app, created_at=timezone.now() - timedelta(minutes=5))
-    fresh = accepted_message(app)
+    app = AppFactory()
+    old = MessageFactory(app=app, created_at=timezone.now() - timedelta(minutes=5))
+    fresh = MessageFactory(app=app)
     assert tasks.requeue_stalled_messages() == 1
     old.refresh_from_db()
     fresh.refresh_from_db()
@@ -87,8 +84,8 @@ def test_the_delivery_queue_delivers_in_batches_and_schedules_one_drainer(outbox
     queue = get_delivery_queue()
     if queue is None:
         pytest.skip("without Redis, accepted messages go straight to a Celery task")
-    app = make_app()
-    messages = [accepted_message(app) for _ in range(7)]
+    app = AppFactory()
+    messages = [MessageFactory(app=app) for _ in range(7)]
     assert queue.push([messages[0].id]) is True  # no drainer yet: the caller schedules one
     assert queue.push([m.id for m in messages[1:]]) is False  # one is already scheduled
     assert delivery.drain_delivery_queue(batch_size=3) == 7

@@ -3,8 +3,8 @@ import pytest
 from django.conf import settings
 
 from sms.models import Message, MessageStatus
+from tests.factories import MessageFactory
 from tests.live import wait_until
-from tests.support import unique_phone
 
 pytestmark = pytest.mark.live
 
@@ -17,7 +17,7 @@ def test_a_delivery_queue_whose_drain_task_was_lost_is_drained_by_beat(live_stac
 
     queue = RedisDeliveryQueue(redis.Redis.from_url(settings.REDIS_URL),
                                f"smsp:delivery-queue:{live_stack.env['CELERY_TASK_DEFAULT_QUEUE']}")
-    message = Message.objects.create(app=live_app, phone=unique_phone(), text="【X】lost wake-up")
+    message = MessageFactory(app=live_app)
     # A drainer is "scheduled" (its flag is set) but its task never reaches a worker.
     queue.client.set(queue.keys[1], "1", px=60_000)
     assert queue.push([message.id]) is False

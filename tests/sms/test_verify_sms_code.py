@@ -4,12 +4,10 @@ import pytest
 from django.utils import timezone
 
 from sms.models import Message, MessageStatus, VerificationCode
-from tests.support import unique_phone
+from smsplatform.errors import Errors
+from tests.support import assert_error, unique_phone
 
 pytestmark = pytest.mark.django_db
-
-INVALID = {"code": 603, "error": "Invalid SMS code."}
-
 
 def request(lc, phone, **extra):
     response = lc.post("/1.1/requestSmsCode", {"mobilePhoneNumber": phone, **extra})
@@ -32,8 +30,7 @@ def test_the_right_code_verifies_once(lc, outbox):
     assert response.status_code == 200
     assert response.json() == {}
     second = verify(lc, phone, code)
-    assert second.status_code == 400
-    assert second.json() == INVALID
+    assert_error(second, Errors.INVALID_SMS_CODE)
 
 
 def test_verification_moves_the_send_record_to_verified(lc, outbox):
@@ -54,23 +51,21 @@ def test_the_number_may_be_given_without_country_code(lc, outbox):
 def test_a_wrong_code_is_603(lc, outbox):
     phone = unique_phone()
     request(lc, phone)
-    assert verify(lc, phone, wrong(outbox.last_code(phone))).json() == INVALID
+    assert_error(verify(lc, phone, wrong(outbox.last_code(phone))), Errors.INVALID_SMS_CODE)
 
 
 def test_a_code_belongs_to_its_number(lc, outbox):
     phone, other = unique_phone(), unique_phone()
     request(lc, phone)
-    assert verify(lc, other, outbox.last_code(phone)).json() == INVALID
+    assert_error(verify(lc, other, outbox.last_code(phone)), Errors.INVALID_SMS_CODE)
     assert verify(lc, phone, outbox.last_code(phone)).status_code == 200
 
 
-def test_a_code_belongs_to_its_app(lc, outbox, django_capture_on_commit_callbacks):
-    from tests.support import LeanCloudClient, make_app
-
+def test_a_code_belongs_to_its_app(lc, outbox, client_of, app_with):
     phone = unique_phone()
     request(lc, phone)
-    other_app = LeanCloudClient(make_app(), capture=django_capture_on_commit_callbacks)
-    assert verify(other_app, phone, outbox.last_code(phone)).json() == INVALID
+    other_app = client_of(app_with())
+    assert_error(verify(other_app, phone, outbox.last_code(phone)), Errors.INVALID_SMS_CODE)
 
 
 def test_an_expired_code_is_603(lc, outbox):
@@ -78,7 +73,7 @@ def test_an_expired_code_is_603(lc, outbox):
     request(lc, phone, ttl=1)
     code = outbox.last_code(phone)
     VerificationCode.objects.filter(phone=phone).update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert verify(lc, phone, code).json() == INVALID
+    assert_error(verify(lc, phone, code), Errors.INVALID_SMS_CODE)
 
 
 def test_the_code_lives_for_its_ttl(lc, outbox):
@@ -94,8 +89,8 @@ def test_five_wrong_guesses_kill_the_code(lc, outbox):
     request(lc, phone)
     code = outbox.last_code(phone)
     for _ in range(5):
-        assert verify(lc, phone, wrong(code)).json() == INVALID
-    assert verify(lc, phone, code).json() == INVALID
+        assert_error(verify(lc, phone, wrong(code)), Errors.INVALID_SMS_CODE)
+    assert_error(verify(lc, phone, code), Errors.INVALID_SMS_CODE)
 
 
 def test_four_wrong_guesses_leave_the_code_alive(lc, outbox):
@@ -103,40 +98,36 @@ def test_four_wrong_guesses_leave_the_code_alive(lc, outbox):
     request(lc, phone)
     code = outbox.last_code(phone)
     for _ in range(4):
-        verify(lc, phone, wrong(code))
+        assert_error(verify(lc, phone, wrong(code)), Errors.INVALID_SMS_CODE)
     assert verify(lc, phone, code).status_code == 200
 
 
-def test_a_newer_code_replaces_the_old(lc, app, outbox):
-    app.limit_interval_seconds = 0
-    app.limit_per_minute = 0
-    app.save()
+@pytest.mark.app(limit_interval_seconds=0, limit_per_minute=0)
+def test_a_newer_code_replaces_the_old(lc, outbox):
     phone = unique_phone()
     request(lc, phone)
     first = outbox.last_code(phone)
     request(lc, phone)
     second = outbox.last_code(phone)
     if first != second:
-        assert verify(lc, phone, first).json() == INVALID
+        assert_error(verify(lc, phone, first), Errors.INVALID_SMS_CODE)
     assert verify(lc, phone, second).status_code == 200
     assert VerificationCode.objects.filter(phone=phone).count() == 1
 
 
-def test_a_new_code_revives_a_number_after_wrong_guesses(lc, app, outbox):
-    app.limit_interval_seconds = 0
-    app.limit_per_minute = 0
-    app.save()
+@pytest.mark.app(limit_interval_seconds=0, limit_per_minute=0)
+def test_a_new_code_revives_a_number_after_wrong_guesses(lc, outbox):
     phone = unique_phone()
     request(lc, phone)
     for _ in range(5):
-        verify(lc, phone, wrong(outbox.last_code(phone)))
+        assert_error(verify(lc, phone, wrong(outbox.last_code(phone))), Errors.INVALID_SMS_CODE)
     request(lc, phone)
     assert verify(lc, phone, outbox.last_code(phone)).status_code == 200
 
 
 @pytest.mark.parametrize("code", ["12345", "1234567", "abcdef", "12 456"])
 def test_malformed_codes_are_603(lc, code):
-    assert verify(lc, unique_phone(), code).json() == INVALID
+    assert_error(verify(lc, unique_phone(), code), Errors.INVALID_SMS_CODE)
 
 
 def test_codes_are_stored_hashed(lc, outbox):
@@ -149,5 +140,5 @@ def test_codes_are_stored_hashed(lc, outbox):
 
 
 def test_verify_needs_a_valid_number(lc):
-    assert lc.post("/1.1/verifySmsCode/123456", {}).json()["code"] == 212
-    assert lc.post("/1.1/verifySmsCode/123456", {"mobilePhoneNumber": "123"}).json()["code"] == 127
+    assert_error(lc.post("/1.1/verifySmsCode/123456", {}), Errors.PHONE_MISSING)
+    assert_error(lc.post("/1.1/verifySmsCode/123456", {"mobilePhoneNumber": "123"}), Errors.INVALID_PHONE)

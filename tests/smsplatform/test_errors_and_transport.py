@@ -1,12 +1,59 @@
+"""LeanCloud's errors and the wire every call shares: `smsplatform/errors.py`, `smsplatform/api.py`."""
 import re
 
 import pytest
 from django.test import override_settings
 from django.urls import clear_url_caches
 
-from tests.support import LeanCloudClient, unique_phone
+from smsplatform.errors import ErrorKind, Errors
+from tests.support import LeanCloudClient, assert_error, unique_phone
 
 pytestmark = pytest.mark.django_db
+
+# The error codes of the API contract (shared/spec/api-contract.md), spelled out apart from the code
+# under test: `assert_error(response, Errors.X)` everywhere else trusts `Errors` because of this.
+CONTRACT = {
+    "INTERNAL": (1, "Internal server error. No information available.", 500),
+    "MALFORMED_JSON": (107, "Malformed json object. A json dictionary is expected.", 400),
+    "OPERATION_FORBIDDEN": (119, "That operation isn't allowed for clients.", 403),
+    "INVALID_PHONE": (127, "The mobile phone number was invalid.", 400),
+    "THRESHOLD_EXCEEDED": (154, "Exceeded an application threshold setting.", 400),
+    "INSUFFICIENT_BALANCE": (160, "Insufficient balance.", 400),
+    "USERNAME_MISSING": (200, "Username is missing or empty", 400),
+    "PASSWORD_MISSING": (201, "Password is missing or empty.", 400),
+    "USERNAME_TAKEN": (202, "Username has already been taken.", 400),
+    "EMAIL_TAKEN": (203, "Email has already been taken.", 400),
+    "SESSION_REQUIRED": (206, "The user cannot be altered by a client without the session.", 400),
+    "PASSWORD_MISMATCH": (210, "The username and password mismatch.", 400),
+    "USER_NOT_FOUND": (211, "Could not find user.", 400),
+    "PHONE_MISSING": (212, "The mobile phone number is missing, and must be specified.", 400),
+    "PHONE_USER_NOT_FOUND": (213, "A user with the specified mobile phone number was not found.", 400),
+    "PHONE_TAKEN": (214, "Mobile phone number has already been taken.", 400),
+    "PHONE_NOT_VERIFIED": (215, "Mobile phone number isn't verified.", 400),
+    "LOGIN_LOCKED": (219, "登录失败次数超过限制，请稍候再试，或者通过忘记密码重设密码。", 400),
+    "UNAUTHORIZED": (401, "Unauthorized.", 401),
+    "TOO_MANY_REQUESTS": (429, "Too many requests.", 429),
+    "INVALID_SIGNATURE": (600, "Invalid SMS signature.", 400),
+    "SMS_TOO_FREQUENT": (601, "Can't send SMS too frequently.", 400),
+    "SMS_SEND_FAILED": (602, "Fails to send message.", 400),
+    "INVALID_SMS_CODE": (603, "Invalid SMS code.", 400),
+    "TEMPLATE_NOT_FOUND": (604, "SMS template not found.", 400),
+    "TEMPLATE_NOT_VERIFIED": (605, "SMS template not verified.", 400),
+    "TEMPLATE_RENDER_FAILED": (606, "Fails to render SMS template.", 400),
+    "MISSING_VALIDATE_TOKEN": (608, "Missing validate token.", 400),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONTRACT))
+def test_each_error_kind_has_the_contracts_code_and_text(name):
+    kind = getattr(Errors, name)
+    assert (kind.code, kind.text, kind.status) == CONTRACT[name]
+
+
+def test_every_error_is_non_2xx_with_a_non_zero_code():
+    """The JS SDK takes any non-2xx for an error, the Python SDK any body holding `error`: both must agree."""
+    kinds = [value for value in vars(Errors).values() if isinstance(value, ErrorKind)]
+    assert kinds and all(kind.code != 0 and 400 <= kind.status < 600 for kind in kinds)
 
 
 def test_server_date_needs_no_keys():
@@ -20,29 +67,25 @@ def test_server_date_needs_no_keys():
 @pytest.mark.parametrize("method", ["get", "post", "put"])
 def test_unknown_route_is_a_json_404(lc, method):
     response = getattr(lc.client, method)("/1.1/noSuchThing", **lc.headers({}))
-    assert response.status_code == 404
-    assert response["Content-Type"] == "application/json"
-    assert response.json()["code"] == 1
+    assert_error(response, Errors.NOT_FOUND)
 
 
 def test_wrong_method_is_a_json_405(lc):
     response = lc.get("/1.1/requestSmsCode")
-    assert response.status_code == 405
-    assert response.json()["code"] == 1
+    assert_error(response, ErrorKind(1, 'Method "GET" not allowed.', 405))
 
 
 @pytest.mark.parametrize("raw", ["[1, 2]", "\"text\"", "42", "{not json", "\xff\xfe"])
 def test_a_body_that_is_not_a_json_object_is_107(lc, raw):
     response = lc.request("post", "/1.1/requestSmsCode", raw=raw)
-    assert response.status_code == 400
-    assert response.json() == {"code": 107, "error": "Malformed json object. A json dictionary is expected."}
+    assert_error(response, Errors.MALFORMED_JSON)
 
 
 @pytest.mark.parametrize("raw", ["null", "", "  "])
 def test_null_and_empty_bodies_read_as_empty(lc, raw):
     # An empty request is then missing its number: 212, not a parse error.
     response = lc.request("post", "/1.1/requestSmsCode", raw=raw)
-    assert response.json()["code"] == 212
+    assert_error(response, Errors.PHONE_MISSING)
 
 
 def test_query_string_parameters_ride_on_a_post(lc, outbox):
@@ -69,8 +112,7 @@ def test_unexpected_exception_is_code_1_without_traceback(lc, monkeypatch):
 
     monkeypatch.setattr(codes, "request_code", explode)
     response = lc.post("/1.1/requestSmsCode", {"mobilePhoneNumber": unique_phone()})
-    assert response.status_code == 500
-    assert response.json() == {"code": 1, "error": "Internal server error. No information available."}
+    assert_error(response, Errors.INTERNAL)
     assert b"secret internals" not in response.content
 
 
@@ -85,6 +127,7 @@ def test_api_can_be_mounted_under_a_prefix(lc, settings):
             importlib.reload(smsplatform.urls)
             clear_url_caches()
             assert lc.client.get("/sms/1.1/date").json()["__type"] == "Date"
+            # Outside the API's mount, the site's own 404 (the API's JSON 404s are for the API's paths).
             assert lc.client.get("/1.1/date").status_code == 404
     finally:
         settings.API_PREFIX = ""

@@ -28,7 +28,13 @@ async function nextCode(phone) {
   throw new Error(`no new code for ${phone} arrived in the outbox`);
 }
 
-const errorOf = (promise) => promise.then(() => null, (error) => error.code);
+// What the SDK tells the app of a failed call: LeanCloud's code and text, and the HTTP status that
+// the SDK names at the end of its message ("... [400 POST http://...]").
+const errorOf = (promise) => promise.then(() => null, (error) => ({
+  code: error.code,
+  error: error.rawMessage,
+  status: Number((/ \[(\d+) /.exec(error.message) || [])[1]),
+}));
 
 async function main() {
   const report = {};

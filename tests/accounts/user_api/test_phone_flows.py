@@ -1,45 +1,15 @@
 """The user API's SMS flows: phone sign-up-or-login, verification, SMS login, reset, change of number."""
 import pytest
-from django.utils import timezone
 
 from accounts.models import EndUser, Session
 from sms.models import Message, MessageStatus, Purpose, VerificationCode
-from sms.codes import hash_code
-from tests.support import make_app, session, unique_phone
+from smsplatform.errors import Errors
+from tests.accounts.support import code_for, me, sign_up, sign_up_by_phone
+from tests.factories import VerificationCodeFactory
+from tests.support import assert_error, session, unique_phone
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def app(db):
-    """Several messages go to one number in a test: no per-number spacing."""
-    return make_app(limit_interval_seconds=0, limit_per_minute=0)
-
-
-def code_for(lc, outbox, phone, path="/1.1/requestSmsCode", **extra):
-    response = lc.post(path, {"mobilePhoneNumber": phone}, **extra)
-    assert response.status_code == 200, response.content
-    assert response.json() == {}
-    return outbox.last_code(phone)
-
-
-def phone_user(lc, outbox, phone=None, written=None, **fields) -> dict:
-    """A user made by usersByMobilePhone (the number `written` some other way, if given): its answer."""
-    phone = phone or unique_phone()
-    code = code_for(lc, outbox, phone)
-    response = lc.post("/1.1/usersByMobilePhone", {"mobilePhoneNumber": written or phone, "smsCode": code, **fields})
-    assert response.status_code == 200, response.content
-    return response.json()
-
-
-def password_user(lc, username, password="pw1", **fields) -> dict:
-    response = lc.post("/1.1/users", {"username": username, "password": password, **fields})
-    assert response.status_code == 201, response.content
-    return response.json()
-
-
-def me(lc, token):
-    return lc.get("/1.1/users/me", **session(token)).json()
+# Several messages go to one number in a test: no per-number spacing.
+pytestmark = [pytest.mark.django_db, pytest.mark.app(limit_interval_seconds=0, limit_per_minute=0)]
 
 
 def live_code_row(phone, purpose):
@@ -50,51 +20,50 @@ def live_code_row(phone, purpose):
 
 def test_phone_sign_up_makes_a_verified_user_named_after_the_number(lc, outbox):
     phone = unique_phone()
-    user = phone_user(lc, outbox, phone, written=phone.removeprefix("+86"), nickname="Al")
+    user = sign_up_by_phone(lc, outbox, phone, written=phone.removeprefix("+86"), nickname="Al")
     assert user["mobilePhoneNumber"] == phone and user["username"] == phone
     assert user["mobilePhoneVerified"] is True and user["nickname"] == "Al"
     assert len(user["sessionToken"]) == 25 and "smsCode" not in user and "password" not in user
     assert me(lc, user["sessionToken"])["objectId"] == user["objectId"]
     # No password was given: none logs in.
-    assert lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": ""}).json()["code"] == 201
-    assert lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": "anything"}).json()["code"] == 210
+    assert_error(lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": ""}), Errors.PASSWORD_MISSING)
+    assert_error(lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": "anything"}), Errors.PASSWORD_MISMATCH)
 
 
 def test_password_and_username_count_on_sign_up(lc, outbox):
     phone = unique_phone()
-    user = phone_user(lc, outbox, phone, username="alice", password="pw1")
+    user = sign_up_by_phone(lc, outbox, phone, username="alice", password="pw1")
     assert user["username"] == "alice"
     assert lc.post("/1.1/login", {"username": "alice", "password": "pw1"}).json()["objectId"] == user["objectId"]
 
 
 def test_an_existing_number_logs_in_and_password_username_and_fields_are_ignored(lc, outbox):
     phone = unique_phone()
-    first = phone_user(lc, outbox, phone, password="pw1")
-    again = phone_user(lc, outbox, phone, username="mallory", password="pw2", nickname="x")
+    first = sign_up_by_phone(lc, outbox, phone, password="pw1")
+    again = sign_up_by_phone(lc, outbox, phone, username="mallory", password="pw2", nickname="x")
     assert again["objectId"] == first["objectId"] and again["username"] == phone
     assert again["sessionToken"] != first["sessionToken"] and "nickname" not in again
     assert lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": "pw1"}).status_code == 200
-    assert lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": "pw2"}).json()["code"] == 210
+    assert_error(lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": "pw2"}), Errors.PASSWORD_MISMATCH)
     assert EndUser.objects.count() == 1
 
 
 def test_a_login_code_also_signs_in_by_phone(lc, outbox):
     phone = unique_phone()
-    user = phone_user(lc, outbox, phone)
+    user = sign_up_by_phone(lc, outbox, phone)
     code = code_for(lc, outbox, phone, "/1.1/requestLoginSmsCode")
     response = lc.post("/1.1/usersByMobilePhone", {"mobilePhoneNumber": phone, "smsCode": code})
     assert response.json()["objectId"] == user["objectId"]
 
 
-@pytest.mark.parametrize("body, code", [
-    ({"smsCode": "123456"}, 212),
-    ({"mobilePhoneNumber": "123", "smsCode": "123456"}, 127),
-    ({"mobilePhoneNumber": "+8618612345678"}, 603),
-    ({"mobilePhoneNumber": "+8618612345678", "smsCode": "123456"}, 603),
-])
-def test_phone_sign_up_errors(lc, body, code):
-    response = lc.post("/1.1/usersByMobilePhone", body)
-    assert response.status_code == 400 and response.json()["code"] == code
+@pytest.mark.parametrize("body, error", [
+    ({"smsCode": "123456"}, Errors.PHONE_MISSING),
+    ({"mobilePhoneNumber": "123", "smsCode": "123456"}, Errors.INVALID_PHONE),
+    ({"mobilePhoneNumber": "+8618612345678"}, Errors.INVALID_SMS_CODE),
+    ({"mobilePhoneNumber": "+8618612345678", "smsCode": "123456"}, Errors.INVALID_SMS_CODE),
+], ids=["no-number", "bad-number", "no-code", "unknown-code"])
+def test_phone_sign_up_errors(lc, body, error):
+    assert_error(lc.post("/1.1/usersByMobilePhone", body), error)
     assert not EndUser.objects.exists()
 
 
@@ -103,16 +72,16 @@ def test_a_code_signs_up_once(lc, outbox):
     code = code_for(lc, outbox, phone)
     assert lc.post("/1.1/usersByMobilePhone", {"mobilePhoneNumber": phone, "smsCode": code}).status_code == 200
     again = lc.post("/1.1/usersByMobilePhone", {"mobilePhoneNumber": phone, "smsCode": code})
-    assert again.json() == {"code": 603, "error": "Invalid SMS code."}
+    assert_error(again, Errors.INVALID_SMS_CODE)
     assert Message.objects.get(phone=phone).status == MessageStatus.VERIFIED
 
 
 def test_a_code_for_another_purpose_does_not_sign_up(lc, outbox, app):
     phone = unique_phone()
-    user = phone_user(lc, outbox, phone)
+    user = sign_up_by_phone(lc, outbox, phone)
     reset = code_for(lc, outbox, phone, "/1.1/requestPasswordResetBySmsCode")
     response = lc.post("/1.1/usersByMobilePhone", {"mobilePhoneNumber": phone, "smsCode": reset})
-    assert response.json()["code"] == 603
+    assert_error(response, Errors.INVALID_SMS_CODE)
     # ...and it still resets the password.
     assert lc.put(f"/1.1/resetPasswordBySmsCode/{reset}", {"password": "new", "mobilePhoneNumber": phone}).json() == {}
     assert lc.post("/1.1/login", {"username": user["username"], "password": "new"}).status_code == 200
@@ -122,20 +91,20 @@ def test_a_code_for_another_purpose_does_not_sign_up(lc, outbox, app):
 
 def test_verify_a_number_with_it_in_the_body(lc, outbox):
     phone = unique_phone()
-    user = password_user(lc, "alice", mobilePhoneNumber=phone)
+    user = sign_up(lc, "alice", mobilePhoneNumber=phone)
     code = code_for(lc, outbox, phone, "/1.1/requestMobilePhoneVerify")
     response = lc.post(f"/1.1/verifyMobilePhone/{code}", {"mobilePhoneNumber": phone})
     assert response.status_code == 200
     assert set(response.json()) == {"objectId", "updatedAt"} and response.json()["objectId"] == user["objectId"]
     shown = me(lc, user["sessionToken"])
     assert shown["mobilePhoneVerified"] is True and shown["updatedAt"] == response.json()["updatedAt"]
-    assert lc.post(f"/1.1/verifyMobilePhone/{code}", {"mobilePhoneNumber": phone}).json()["code"] == 603
+    assert_error(lc.post(f"/1.1/verifyMobilePhone/{code}", {"mobilePhoneNumber": phone}), Errors.INVALID_SMS_CODE)
 
 
 def test_verify_a_number_from_its_code_alone_with_a_null_body_and_a_foreign_session(lc, outbox):
     phone = unique_phone()
-    user = password_user(lc, "alice", mobilePhoneNumber=phone)
-    someone_else = password_user(lc, "bob", mobilePhoneNumber=unique_phone())
+    user = sign_up(lc, "alice", mobilePhoneNumber=phone)
+    someone_else = sign_up(lc, "bob", mobilePhoneNumber=unique_phone())
     code = code_for(lc, outbox, phone, "/1.1/requestMobilePhoneVerify")
     response = lc.post(f"/1.1/verifyMobilePhone/{code}", raw="null", **session(someone_else["sessionToken"]))
     assert response.status_code == 200 and response.json()["objectId"] == user["objectId"]
@@ -143,20 +112,13 @@ def test_verify_a_number_from_its_code_alone_with_a_null_body_and_a_foreign_sess
     assert me(lc, someone_else["sessionToken"])["mobilePhoneVerified"] is False
 
 
-def plant_code(app, phone, purpose, code):
-    """A live code with known digits, as request_code stores it."""
-    VerificationCode.objects.create(
-        app=app, phone=phone, purpose=purpose, code_hash=hash_code(app=app, purpose=purpose, code=code),
-        expires_at=timezone.now() + timezone.timedelta(minutes=10),
-    )
-
-
 def test_digits_that_two_numbers_received_need_the_session_to_tell_them_apart(lc, app):
-    alice = password_user(lc, "alice", mobilePhoneNumber=unique_phone())
-    bob = password_user(lc, "bob", mobilePhoneNumber=unique_phone())
+    alice = sign_up(lc, "alice", mobilePhoneNumber=unique_phone())
+    bob = sign_up(lc, "bob", mobilePhoneNumber=unique_phone())
     for user in (alice, bob):
-        plant_code(app, me(lc, user["sessionToken"])["mobilePhoneNumber"], Purpose.VERIFY_PHONE, "424242")
-    assert lc.post("/1.1/verifyMobilePhone/424242", raw="null").json()["code"] == 603
+        VerificationCodeFactory(app=app, phone=me(lc, user["sessionToken"])["mobilePhoneNumber"],
+                                purpose=Purpose.VERIFY_PHONE, code="424242")
+    assert_error(lc.post("/1.1/verifyMobilePhone/424242", raw="null"), Errors.INVALID_SMS_CODE)
     response = lc.post("/1.1/verifyMobilePhone/424242", raw="null", **session(bob["sessionToken"]))
     assert response.json()["objectId"] == bob["objectId"]
     assert me(lc, bob["sessionToken"])["mobilePhoneVerified"] is True
@@ -166,33 +128,35 @@ def test_digits_that_two_numbers_received_need_the_session_to_tell_them_apart(lc
 
 
 def test_wrong_guesses_without_the_number_count_against_the_session_users_code(lc, app):
-    alice = password_user(lc, "alice", mobilePhoneNumber=unique_phone())
+    alice = sign_up(lc, "alice", mobilePhoneNumber=unique_phone())
     phone = me(lc, alice["sessionToken"])["mobilePhoneNumber"]
-    plant_code(app, phone, Purpose.VERIFY_PHONE, "424242")
+    VerificationCodeFactory(app=app, phone=phone, purpose=Purpose.VERIFY_PHONE, code="424242")
     for _ in range(VerificationCode.MAX_WRONG_GUESSES):
-        assert lc.post("/1.1/verifyMobilePhone/111111", raw="null", **session(alice["sessionToken"])).json()["code"] == 603
-    assert lc.post("/1.1/verifyMobilePhone/424242", raw="null", **session(alice["sessionToken"])).json()["code"] == 603
+        assert_error(lc.post("/1.1/verifyMobilePhone/111111", raw="null", **session(alice["sessionToken"])),
+                     Errors.INVALID_SMS_CODE)
+    assert_error(lc.post("/1.1/verifyMobilePhone/424242", raw="null", **session(alice["sessionToken"])),
+                 Errors.INVALID_SMS_CODE)
 
 
 def test_a_code_for_another_purpose_does_not_verify(lc, outbox):
     phone = unique_phone()
-    password_user(lc, "alice", mobilePhoneNumber=phone)
+    sign_up(lc, "alice", mobilePhoneNumber=phone)
     code = code_for(lc, outbox, phone)  # requestSmsCode
-    assert lc.post(f"/1.1/verifyMobilePhone/{code}", {"mobilePhoneNumber": phone}).json()["code"] == 603
-    assert lc.post(f"/1.1/verifyMobilePhone/{code}", raw="null").json()["code"] == 603
+    assert_error(lc.post(f"/1.1/verifyMobilePhone/{code}", {"mobilePhoneNumber": phone}), Errors.INVALID_SMS_CODE)
+    assert_error(lc.post(f"/1.1/verifyMobilePhone/{code}", raw="null"), Errors.INVALID_SMS_CODE)
 
 
 def test_request_verification_of_an_unknown_number_is_213(lc, outbox):
-    response = lc.post("/1.1/requestMobilePhoneVerify", {"mobilePhoneNumber": unique_phone()})
-    assert response.status_code == 400 and response.json()["code"] == 213
-    assert lc.post("/1.1/requestMobilePhoneVerify", {}).json()["code"] == 212
-    assert lc.post("/1.1/requestMobilePhoneVerify", {"mobilePhoneNumber": "1"}).json()["code"] == 127
+    assert_error(lc.post("/1.1/requestMobilePhoneVerify", {"mobilePhoneNumber": unique_phone()}),
+                 Errors.PHONE_USER_NOT_FOUND)
+    assert_error(lc.post("/1.1/requestMobilePhoneVerify", {}), Errors.PHONE_MISSING)
+    assert_error(lc.post("/1.1/requestMobilePhoneVerify", {"mobilePhoneNumber": "1"}), Errors.INVALID_PHONE)
     assert outbox.messages() == []
 
 
 def test_nothing_is_sent_to_a_verified_number(lc, outbox):
     phone = unique_phone()
-    phone_user(lc, outbox, phone)
+    sign_up_by_phone(lc, outbox, phone)
     sent = len(outbox.messages(phone))
     response = lc.post("/1.1/requestMobilePhoneVerify", {"mobilePhoneNumber": phone})
     assert response.status_code == 200 and response.json() == {}
@@ -200,39 +164,40 @@ def test_nothing_is_sent_to_a_verified_number(lc, outbox):
 
 
 def test_verifying_an_unknown_users_number_is_213(lc):
-    assert lc.post("/1.1/verifyMobilePhone/123456", {"mobilePhoneNumber": unique_phone()}).json()["code"] == 213
+    assert_error(lc.post("/1.1/verifyMobilePhone/123456", {"mobilePhoneNumber": unique_phone()}),
+                 Errors.PHONE_USER_NOT_FOUND)
 
 
 # --- SMS login ----------------------------------------------------------------------------------------
 
 def test_log_in_with_a_login_code(lc, outbox):
     phone = unique_phone()
-    user = phone_user(lc, outbox, phone)
+    user = sign_up_by_phone(lc, outbox, phone)
     code = code_for(lc, outbox, phone, "/1.1/requestLoginSmsCode", **session("stale" * 5))
     response = lc.post("/1.1/login", {"mobilePhoneNumber": phone, "smsCode": code}, **session("stale" * 5))
     assert response.status_code == 200
     assert response.json()["objectId"] == user["objectId"] and response.json()["sessionToken"] != user["sessionToken"]
-    assert lc.post("/1.1/login", {"mobilePhoneNumber": phone, "smsCode": code}).json()["code"] == 603
+    assert_error(lc.post("/1.1/login", {"mobilePhoneNumber": phone, "smsCode": code}), Errors.INVALID_SMS_CODE)
 
 
 def test_sms_login_errors(lc, outbox):
     phone = unique_phone()
-    assert lc.post("/1.1/requestLoginSmsCode", {"mobilePhoneNumber": phone}).json()["code"] == 213
-    assert lc.post("/1.1/login", {"mobilePhoneNumber": phone, "smsCode": "123456"}).json()["code"] == 213
-    assert lc.post("/1.1/login", {"smsCode": "123456"}).json()["code"] == 212
-    phone_user(lc, outbox, phone)
-    assert lc.post("/1.1/login", {"mobilePhoneNumber": phone, "smsCode": "000000"}).json()["code"] == 603
+    assert_error(lc.post("/1.1/requestLoginSmsCode", {"mobilePhoneNumber": phone}), Errors.PHONE_USER_NOT_FOUND)
+    assert_error(lc.post("/1.1/login", {"mobilePhoneNumber": phone, "smsCode": "123456"}), Errors.PHONE_USER_NOT_FOUND)
+    assert_error(lc.post("/1.1/login", {"smsCode": "123456"}), Errors.PHONE_MISSING)
+    sign_up_by_phone(lc, outbox, phone)
+    assert_error(lc.post("/1.1/login", {"mobilePhoneNumber": phone, "smsCode": "000000"}), Errors.INVALID_SMS_CODE)
     other_code = code_for(lc, outbox, phone)  # a requestSmsCode code is no login code
-    assert lc.post("/1.1/login", {"mobilePhoneNumber": phone, "smsCode": other_code}).json()["code"] == 603
+    assert_error(lc.post("/1.1/login", {"mobilePhoneNumber": phone, "smsCode": other_code}), Errors.INVALID_SMS_CODE)
 
 
 def test_wrong_sms_codes_count_towards_the_login_lockout(lc, outbox):
     phone = unique_phone()
-    phone_user(lc, outbox, phone)
+    sign_up_by_phone(lc, outbox, phone)
     for _ in range(7):
-        assert lc.post("/1.1/login", {"mobilePhoneNumber": phone, "smsCode": "000000"}).json()["code"] == 603
+        assert_error(lc.post("/1.1/login", {"mobilePhoneNumber": phone, "smsCode": "000000"}), Errors.INVALID_SMS_CODE)
     code = code_for(lc, outbox, phone, "/1.1/requestLoginSmsCode")
-    assert lc.post("/1.1/login", {"mobilePhoneNumber": phone, "smsCode": code}).json()["code"] == 219
+    assert_error(lc.post("/1.1/login", {"mobilePhoneNumber": phone, "smsCode": code}), Errors.LOGIN_LOCKED)
 
 
 # --- password reset -------------------------------------------------------------------------------------
@@ -244,38 +209,41 @@ def reset_code(lc, outbox, phone):
 @pytest.mark.parametrize("with_number", [True, False], ids=["python-form", "js-form"])
 def test_reset_a_password_by_sms_and_every_session_ends(lc, outbox, with_number):
     phone = unique_phone()
-    user = phone_user(lc, outbox, phone, password="old")
+    user = sign_up_by_phone(lc, outbox, phone, password="old")
     other = lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": "old"}).json()["sessionToken"]
     code = reset_code(lc, outbox, phone)
     body = {"password": "new", **({"mobilePhoneNumber": phone} if with_number else {})}
     response = lc.put(f"/1.1/resetPasswordBySmsCode/{code}", body, **session(user["sessionToken"]))
     assert response.status_code == 200 and response.json() == {}
     for token in (user["sessionToken"], other):
-        assert me(lc, token)["code"] == 211
-    assert lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": "old"}).json()["code"] == 210
+        assert_error(lc.get("/1.1/users/me", **session(token)), Errors.USER_NOT_FOUND)
+    assert_error(lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": "old"}), Errors.PASSWORD_MISMATCH)
     assert lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": "new"}).status_code == 200
-    assert lc.put(f"/1.1/resetPasswordBySmsCode/{code}", body).json()["code"] == 603
+    assert_error(lc.put(f"/1.1/resetPasswordBySmsCode/{code}", body), Errors.INVALID_SMS_CODE)
 
 
 def test_reset_errors(lc, outbox):
     phone = unique_phone()
-    assert lc.post("/1.1/requestPasswordResetBySmsCode", {"mobilePhoneNumber": phone}).json()["code"] == 213
-    phone_user(lc, outbox, phone)
+    assert_error(lc.post("/1.1/requestPasswordResetBySmsCode", {"mobilePhoneNumber": phone}),
+                 Errors.PHONE_USER_NOT_FOUND)
+    sign_up_by_phone(lc, outbox, phone)
     code = reset_code(lc, outbox, phone)
-    assert lc.put(f"/1.1/resetPasswordBySmsCode/{code}", {"mobilePhoneNumber": phone}).json()["code"] == 201
-    assert lc.put("/1.1/resetPasswordBySmsCode/000000", {"password": "x", "mobilePhoneNumber": phone}).json()["code"] == 603
-    assert lc.put("/1.1/resetPasswordBySmsCode/000000", {"password": "x"}).json()["code"] == 603
+    assert_error(lc.put(f"/1.1/resetPasswordBySmsCode/{code}", {"mobilePhoneNumber": phone}), Errors.PASSWORD_MISSING)
+    assert_error(lc.put("/1.1/resetPasswordBySmsCode/000000", {"password": "x", "mobilePhoneNumber": phone}),
+                 Errors.INVALID_SMS_CODE)
+    assert_error(lc.put("/1.1/resetPasswordBySmsCode/000000", {"password": "x"}), Errors.INVALID_SMS_CODE)
     login = code_for(lc, outbox, phone, "/1.1/requestLoginSmsCode")
-    assert lc.put(f"/1.1/resetPasswordBySmsCode/{login}", {"password": "x"}).json()["code"] == 603
-    assert lc.put(f"/1.1/resetPasswordBySmsCode/{login}", {"password": "x", "mobilePhoneNumber": phone}).json()["code"] == 603
+    assert_error(lc.put(f"/1.1/resetPasswordBySmsCode/{login}", {"password": "x"}), Errors.INVALID_SMS_CODE)
+    assert_error(lc.put(f"/1.1/resetPasswordBySmsCode/{login}", {"password": "x", "mobilePhoneNumber": phone}),
+                 Errors.INVALID_SMS_CODE)
 
 
 def test_a_reset_lifts_the_login_lockout(lc, outbox):
     phone = unique_phone()
-    phone_user(lc, outbox, phone, password="old")
+    sign_up_by_phone(lc, outbox, phone, password="old")
     for _ in range(7):
-        lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": "bad"})
-    assert lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": "old"}).json()["code"] == 219
+        assert_error(lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": "bad"}), Errors.PASSWORD_MISMATCH)
+    assert_error(lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": "old"}), Errors.LOGIN_LOCKED)
     code = reset_code(lc, outbox, phone)
     assert lc.put(f"/1.1/resetPasswordBySmsCode/{code}", {"password": "new"}).status_code == 200
     assert lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": "new"}).status_code == 200
@@ -284,7 +252,7 @@ def test_a_reset_lifts_the_login_lockout(lc, outbox):
 # --- change of number --------------------------------------------------------------------------------
 
 def test_change_the_number_of_the_logged_in_user(lc, outbox):
-    user = password_user(lc, "alice", mobilePhoneNumber=unique_phone())
+    user = sign_up(lc, "alice", mobilePhoneNumber=unique_phone())
     new = unique_phone()
     mine = session(user["sessionToken"])
     code = code_for(lc, outbox, new, "/1.1/requestChangePhoneNumber", **mine)
@@ -295,46 +263,54 @@ def test_change_the_number_of_the_logged_in_user(lc, outbox):
     assert response.status_code == 200 and response.json() == {}
     shown = me(lc, user["sessionToken"])
     assert shown["mobilePhoneNumber"] == new and shown["mobilePhoneVerified"] is True
-    assert lc.post("/1.1/changePhoneNumber", {"mobilePhoneNumber": new, "code": code}, **mine).json()["code"] == 603
+    assert_error(lc.post("/1.1/changePhoneNumber", {"mobilePhoneNumber": new, "code": code}, **mine),
+                 Errors.INVALID_SMS_CODE)
 
 
 def test_the_change_code_lives_as_long_as_asked(lc, outbox):
-    user = password_user(lc, "alice")
+    user = sign_up(lc, "alice")
     new = unique_phone()
-    lc.post("/1.1/requestChangePhoneNumber", {"mobilePhoneNumber": new, "ttl": 3}, **session(user["sessionToken"]))
+    response = lc.post("/1.1/requestChangePhoneNumber", {"mobilePhoneNumber": new, "ttl": 3},
+                       **session(user["sessionToken"]))
+    assert response.status_code == 200
     assert "请在3分钟内完成验证" in outbox.messages(new)[-1]["text"]
 
 
 def test_change_of_number_errors(lc, outbox):
-    alice = password_user(lc, "alice")
+    alice = sign_up(lc, "alice")
     taken = unique_phone()
-    bob = password_user(lc, "bob", mobilePhoneNumber=taken)
+    bob = sign_up(lc, "bob", mobilePhoneNumber=taken)
     new = unique_phone()
     for headers in ({}, session("0" * 25)):
-        assert lc.post("/1.1/requestChangePhoneNumber", {"mobilePhoneNumber": new}, **headers).json()["code"] == 206
-        assert lc.post("/1.1/changePhoneNumber", {"mobilePhoneNumber": new, "code": "123456"}, **headers).json()["code"] == 206
+        assert_error(lc.post("/1.1/requestChangePhoneNumber", {"mobilePhoneNumber": new}, **headers),
+                     Errors.SESSION_REQUIRED)
+        assert_error(lc.post("/1.1/changePhoneNumber", {"mobilePhoneNumber": new, "code": "123456"}, **headers),
+                     Errors.SESSION_REQUIRED)
     mine = session(alice["sessionToken"])
-    assert lc.post("/1.1/requestChangePhoneNumber", {"mobilePhoneNumber": taken}, **mine).json()["code"] == 214
-    assert lc.post("/1.1/requestChangePhoneNumber", {}, **mine).json()["code"] == 212
-    assert lc.post("/1.1/changePhoneNumber", {"mobilePhoneNumber": new, "code": "123456"}, **mine).json()["code"] == 603
+    assert_error(lc.post("/1.1/requestChangePhoneNumber", {"mobilePhoneNumber": taken}, **mine), Errors.PHONE_TAKEN)
+    assert_error(lc.post("/1.1/requestChangePhoneNumber", {}, **mine), Errors.PHONE_MISSING)
+    assert_error(lc.post("/1.1/changePhoneNumber", {"mobilePhoneNumber": new, "code": "123456"}, **mine),
+                 Errors.INVALID_SMS_CODE)
     code = code_for(lc, outbox, new, "/1.1/requestChangePhoneNumber", **mine)
     # Bob takes the number first: Alice's code no longer gives it to her.
     assert lc.put(f"/1.1/users/{bob['objectId']}", {"mobilePhoneNumber": new},
                   **session(bob["sessionToken"])).status_code == 200
-    assert lc.post("/1.1/changePhoneNumber", {"mobilePhoneNumber": new, "code": code}, **mine).json()["code"] == 214
+    assert_error(lc.post("/1.1/changePhoneNumber", {"mobilePhoneNumber": new, "code": code}, **mine),
+                 Errors.PHONE_TAKEN)
     # A code for another purpose does not change a number.
     free = unique_phone()
     other = code_for(lc, outbox, free)
-    assert lc.post("/1.1/changePhoneNumber", {"mobilePhoneNumber": free, "code": other}, **mine).json()["code"] == 603
+    assert_error(lc.post("/1.1/changePhoneNumber", {"mobilePhoneNumber": free, "code": other}, **mine),
+                 Errors.INVALID_SMS_CODE)
 
 
 # --- what every SMS-sending call shares -------------------------------------------------------------
 
 def sms_calls(lc, outbox, app):
     """The four user calls that send a code, each ready to send one: (name, call)."""
-    verified = phone_user(lc, outbox)
+    verified = sign_up_by_phone(lc, outbox)
     unverified_phone = unique_phone()
-    password_user(lc, "unverified", mobilePhoneNumber=unverified_phone)
+    sign_up(lc, "unverified", mobilePhoneNumber=unverified_phone)
     mine = session(verified["sessionToken"])
     new = unique_phone()
     return [
@@ -350,10 +326,8 @@ def test_each_sms_call_needs_a_validate_token_when_the_app_forces_captcha(lc, ou
     app.force_captcha = True
     app.save()
     sent = len(outbox.messages())
-    for name, call in calls:
-        response = call()
-        assert response.status_code == 400, name
-        assert response.json() == {"code": 608, "error": "Missing validate token."}, name
+    for _, call in calls:
+        assert_error(call(), Errors.MISSING_VALIDATE_TOKEN)
     assert len(outbox.messages()) == sent
 
 
@@ -365,10 +339,8 @@ def test_each_sms_call_is_flow_controlled_per_client_ip(lc, outbox, app, setting
     cache.clear()
     for name, call in calls:
         assert call().status_code == 200, name
-    for name, call in calls:
-        response = call()
-        assert response.status_code == 429, name
-        assert response.json() == {"code": 429, "error": "Too many requests."}
+    for _, call in calls:
+        assert_error(call(), Errors.TOO_MANY_REQUESTS)
 
 
 def test_sms_calls_answer_an_empty_object(lc, outbox, app):
@@ -386,5 +358,5 @@ def test_each_code_goes_out_with_its_purpose(lc, outbox, app):
 
 
 def test_sessions_of_the_flows_are_real_sessions(lc, outbox):
-    user = phone_user(lc, outbox)
+    user = sign_up_by_phone(lc, outbox)
     assert Session.objects.filter(user__object_id=user["objectId"]).count() == 1

@@ -5,19 +5,16 @@ from datetime import datetime
 import pytest
 
 from accounts.models import EndUser, Session
-from tests.support import session, unique_phone
+from smsplatform.errors import Errors
+from tests.accounts.support import sign_up
+from tests.factories import EndUserFactory
+from tests.support import assert_error, session, unique_phone
 
 pytestmark = pytest.mark.django_db
 
 TOKEN = re.compile(r"^[0-9a-z]{25}$")
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-
-
-def sign_up(lc, username="alice", password="s3cret!", path="/1.1/users", **fields):
-    response = lc.post(path, {"username": username, "password": password, **fields})
-    assert response.status_code == 201, response.content
-    return response.json()
 
 
 @pytest.mark.parametrize("path", ["/1.1/users", "/1.1/classes/_User?fetchWhenSave=false"])
@@ -58,29 +55,28 @@ def test_a_client_cannot_sign_up_with_verified_flags_but_the_master_key_can(lc, 
     assert lc.get("/1.1/users/me", **session(token)).json()["mobilePhoneVerified"] is True
 
 
-@pytest.mark.parametrize("body, code", [
-    ({"password": "p"}, 200),
-    ({"username": "", "password": "p"}, 200),
-    ({"username": "bob"}, 201),
-    ({"username": "bob", "password": ""}, 201),
-    ({"username": "bob", "password": "p", "mobilePhoneNumber": "12345"}, 127),
-])
-def test_sign_up_refuses_missing_fields_and_bad_numbers(lc, body, code):
-    response = lc.post("/1.1/users", body)
-    assert response.status_code == 400
-    assert response.json()["code"] == code
+@pytest.mark.parametrize("body, error", [
+    ({"password": "p"}, Errors.USERNAME_MISSING),
+    ({"username": "", "password": "p"}, Errors.USERNAME_MISSING),
+    ({"username": "bob"}, Errors.PASSWORD_MISSING),
+    ({"username": "bob", "password": ""}, Errors.PASSWORD_MISSING),
+    ({"username": "bob", "password": "p", "mobilePhoneNumber": "12345"}, Errors.INVALID_PHONE),
+], ids=["no-username", "empty-username", "no-password", "empty-password", "bad-number"])
+def test_sign_up_refuses_missing_fields_and_bad_numbers(lc, body, error):
+    assert_error(lc.post("/1.1/users", body), error)
     assert not EndUser.objects.exists()
 
 
 def test_sign_up_refuses_taken_username_email_and_number(lc):
     phone = unique_phone()
     sign_up(lc, "alice", email="a@example.com", mobilePhoneNumber=phone)
-    assert lc.post("/1.1/users", {"username": "alice", "password": "p"}).json() == {
-        "code": 202, "error": "Username has already been taken."}
-    assert lc.post("/1.1/users", {"username": "b", "password": "p", "email": "a@example.com"}).json()["code"] == 203
+    assert_error(lc.post("/1.1/users", {"username": "alice", "password": "p"}), Errors.USERNAME_TAKEN)
+    assert_error(lc.post("/1.1/users", {"username": "b", "password": "p", "email": "a@example.com"}),
+                 Errors.EMAIL_TAKEN)
     # The same number written another way is the same number.
     national = phone.removeprefix("+86")
-    assert lc.post("/1.1/users", {"username": "c", "password": "p", "mobilePhoneNumber": national}).json()["code"] == 214
+    assert_error(lc.post("/1.1/users", {"username": "c", "password": "p", "mobilePhoneNumber": national}),
+                 Errors.PHONE_TAKEN)
     assert EndUser.objects.count() == 1
 
 
@@ -91,7 +87,7 @@ def test_the_same_username_may_exist_in_two_apps(lc, client_of, app_with):
 
 
 def test_a_null_body_is_an_empty_one(lc):
-    assert lc.post("/1.1/users", raw="null").json()["code"] == 200
+    assert_error(lc.post("/1.1/users", raw="null"), Errors.USERNAME_MISSING)
 
 
 # --- login ------------------------------------------------------------------------------------------
@@ -126,34 +122,35 @@ def test_each_login_opens_another_session_and_the_older_ones_stay(lc):
 
 def test_a_stale_or_foreign_session_header_does_not_fail_login_or_sign_up(lc, client_of, app_with):
     other_app_token = sign_up(client_of(app_with()), "zed")["sessionToken"]
-    sign_up(lc, "alice", "pw1", **session("x" * 25))
+    sign_up(lc, "alice", "pw1", headers=session("x" * 25))
     for stale in ("x" * 25, other_app_token, "garbage!"):
         response = lc.post("/1.1/login", {"username": "alice", "password": "pw1"}, **session(stale))
         assert response.status_code == 200
 
 
-@pytest.mark.parametrize("body, code, error", [
-    ({}, 200, "Username is missing or empty"),
-    ({"username": "alice"}, 201, "Password is missing or empty."),
-    ({"username": "alice", "password": "wrong"}, 210, "The username and password mismatch."),
-    ({"username": "nobody", "password": "pw1"}, 211, "Could not find user."),
-    ({"email": "nobody@example.com", "password": "pw1"}, 211, "Could not find user."),
-    ({"mobilePhoneNumber": "+8618999999999", "password": "pw1"}, 213,
-     "A user with the specified mobile phone number was not found."),
-    ({"mobilePhoneNumber": "123", "password": "pw1"}, 127, "The mobile phone number was invalid."),
-])
-def test_login_errors(lc, body, code, error):
+@pytest.mark.parametrize("body, error", [
+    ({}, Errors.USERNAME_MISSING),
+    ({"username": "alice"}, Errors.PASSWORD_MISSING),
+    ({"username": "alice", "password": "wrong"}, Errors.PASSWORD_MISMATCH),
+    ({"username": "nobody", "password": "pw1"}, Errors.USER_NOT_FOUND),
+    ({"email": "nobody@example.com", "password": "pw1"}, Errors.USER_NOT_FOUND),
+    ({"mobilePhoneNumber": "+8618999999999", "password": "pw1"}, Errors.PHONE_USER_NOT_FOUND),
+    ({"mobilePhoneNumber": "123", "password": "pw1"}, Errors.INVALID_PHONE),
+], ids=["nothing", "no-password", "wrong-password", "unknown-username", "unknown-email", "unknown-number",
+        "bad-number"])
+def test_login_errors(lc, body, error):
     sign_up(lc, "alice", "pw1")
-    response = lc.post("/1.1/login", body)
-    assert response.status_code == 400
-    assert response.json() == {"code": code, "error": error}
+    assert_error(lc.post("/1.1/login", body), error)
 
 
 def test_a_user_made_by_phone_without_password_cannot_log_in_with_an_empty_one(lc, app):
     phone = unique_phone()
-    EndUser.objects.create(app=app, username=phone, mobile_phone_number=phone, mobile_phone_verified=True,
-                           password="!unusable")
-    assert lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": "!unusable"}).json()["code"] == 210
+    user = EndUserFactory(app=app, username=phone, mobile_phone_number=phone, mobile_phone_verified=True,
+                          raw_password=None)
+    assert_error(lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": ""}), Errors.PASSWORD_MISSING)
+    # Not even with what is stored in place of a password.
+    assert_error(lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": user.password}),
+                 Errors.PASSWORD_MISMATCH)
 
 
 # --- lockout --------------------------------------------------------------------------------------------
@@ -161,11 +158,10 @@ def test_a_user_made_by_phone_without_password_cannot_log_in_with_an_empty_one(l
 def test_more_than_six_failed_logins_lock_the_user_even_with_the_right_password(lc):
     sign_up(lc, "alice", "pw1")
     sign_up(lc, "bob", "pw2")
-    codes = [lc.post("/1.1/login", {"username": "alice", "password": f"bad{i}"}).json()["code"] for i in range(7)]
-    assert codes == [210] * 7
+    for i in range(7):
+        assert_error(lc.post("/1.1/login", {"username": "alice", "password": f"bad{i}"}), Errors.PASSWORD_MISMATCH)
     locked = lc.post("/1.1/login", {"username": "alice", "password": "pw1"})
-    assert locked.status_code == 400
-    assert locked.json() == {"code": 219, "error": "登录失败次数超过限制，请稍候再试，或者通过忘记密码重设密码。"}
+    assert_error(locked, Errors.LOGIN_LOCKED)
     # Another user of the app is not concerned.
     assert lc.post("/1.1/login", {"username": "bob", "password": "pw2"}).status_code == 200
 
@@ -173,10 +169,10 @@ def test_more_than_six_failed_logins_lock_the_user_even_with_the_right_password(
 def test_successful_logins_neither_count_nor_forgive_failures(lc):
     sign_up(lc, "alice", "pw1")
     for _ in range(6):
-        assert lc.post("/1.1/login", {"username": "alice", "password": "bad"}).json()["code"] == 210
+        assert_error(lc.post("/1.1/login", {"username": "alice", "password": "bad"}), Errors.PASSWORD_MISMATCH)
     assert lc.post("/1.1/login", {"username": "alice", "password": "pw1"}).status_code == 200
-    assert lc.post("/1.1/login", {"username": "alice", "password": "bad"}).json()["code"] == 210
-    assert lc.post("/1.1/login", {"username": "alice", "password": "pw1"}).json()["code"] == 219
+    assert_error(lc.post("/1.1/login", {"username": "alice", "password": "bad"}), Errors.PASSWORD_MISMATCH)
+    assert_error(lc.post("/1.1/login", {"username": "alice", "password": "pw1"}), Errors.LOGIN_LOCKED)
 
 
 # --- current user -----------------------------------------------------------------------------------------
@@ -193,13 +189,12 @@ def test_users_me_takes_the_query_token_over_the_header(lc):
 @pytest.mark.parametrize("headers", [{}, session("0" * 25), session("not a token")])
 def test_users_me_without_a_valid_token_is_211(lc, headers):
     response = lc.get("/1.1/users/me", **headers)
-    assert response.status_code == 400
-    assert response.json() == {"code": 211, "error": "Could not find user."}
+    assert_error(response, Errors.USER_NOT_FOUND)
 
 
 def test_a_token_of_another_app_is_nobody_here(lc, client_of, app_with):
     token = sign_up(client_of(app_with()), "zed")["sessionToken"]
-    assert lc.get("/1.1/users/me", **session(token)).json()["code"] == 211
+    assert_error(lc.get("/1.1/users/me", **session(token)), Errors.USER_NOT_FOUND)
 
 
 def test_tokens_are_stored_hashed(lc):
@@ -217,7 +212,7 @@ def test_anyone_with_the_app_key_can_get_a_user_without_its_session(lc):
     assert got.json()["username"] == "alice" and got.json()["nickname"] == "Al"
     assert "sessionToken" not in got.json() and "password" not in got.json()
     assert lc.get(f"/1.1/classes/_User/{body['objectId']}").json()["objectId"] == body["objectId"]
-    assert lc.get("/1.1/users/ffffffffffffffffffffffff").json()["code"] == 211
+    assert_error(lc.get("/1.1/users/ffffffffffffffffffffffff"), Errors.USER_NOT_FOUND)
 
 
 @pytest.mark.parametrize("path", ["/1.1/users/{}", "/1.1/classes/_User/{}?fetchWhenSave=false"])
@@ -232,7 +227,7 @@ def test_a_user_changes_itself_with_its_session(lc, path):
     me = lc.get("/1.1/users/me", **session(body["sessionToken"])).json()
     assert (me["nickname"], me["score"], me["tags"], me["extra"]) == ("Ally", 3, ["a", "b"], True)
     assert me["updatedAt"] == response.json()["updatedAt"] and me["updatedAt"] > body["createdAt"]
-    lc.put(url, {"extra": {"__op": "Delete"}}, **session(body["sessionToken"]))
+    assert lc.put(url, {"extra": {"__op": "Delete"}}, **session(body["sessionToken"])).status_code == 200
     assert "extra" not in lc.get("/1.1/users/me", **session(body["sessionToken"])).json()
 
 
@@ -250,36 +245,35 @@ def test_no_one_else_changes_or_deletes_a_user_but_the_master_key_can(lc, lc_mas
     for headers in ({}, session(bob["sessionToken"]), session("0" * 25)):
         for call in (lambda: lc.put(url, {"nickname": "x"}, **headers), lambda: lc.delete(url, **headers),
                      lambda: lc.put(f"{url}/refreshSessionToken", raw="null", **headers)):
-            response = call()
-            assert response.status_code == 400
-            assert response.json() == {"code": 206,
-                                       "error": "The user cannot be altered by a client without the session."}
+            assert_error(call(), Errors.SESSION_REQUIRED)
     assert lc_master.put(url, {"nickname": "set by master", "mobilePhoneNumber": unique_phone(),
                                "mobilePhoneVerified": True}).status_code == 200
     shown = lc.get(url).json()
     assert shown["nickname"] == "set by master" and shown["mobilePhoneVerified"] is True
     assert lc_master.delete(f"/1.1/users/{bob['objectId']}").json() == {}
-    assert lc.get(f"/1.1/users/{bob['objectId']}").json()["code"] == 211
+    assert_error(lc.get(f"/1.1/users/{bob['objectId']}"), Errors.USER_NOT_FOUND)
 
 
 def test_a_client_cannot_mark_its_own_number_verified(lc):
     body = sign_up(lc, "alice", mobilePhoneNumber=unique_phone())
-    lc.put(f"/1.1/users/{body['objectId']}", {"mobilePhoneVerified": True, "emailVerified": True},
-           **session(body["sessionToken"]))
+    # Accepted, and the flags are left alone.
+    response = lc.put(f"/1.1/users/{body['objectId']}", {"mobilePhoneVerified": True, "emailVerified": True},
+                      **session(body["sessionToken"]))
+    assert response.status_code == 200
     assert lc.get(f"/1.1/users/{body['objectId']}").json()["mobilePhoneVerified"] is False
 
 
 def test_changing_the_number_unverifies_it_and_taken_values_are_refused(lc, lc_master):
     phone = unique_phone()
     alice = sign_up(lc, "alice", mobilePhoneNumber=phone)
-    lc_master.put(f"/1.1/users/{alice['objectId']}", {"mobilePhoneVerified": True})
+    assert lc_master.put(f"/1.1/users/{alice['objectId']}", {"mobilePhoneVerified": True}).status_code == 200
     bob = sign_up(lc, "bob", email="b@example.com")
     url, mine = f"/1.1/users/{alice['objectId']}", session(alice["sessionToken"])
-    assert lc.put(url, {"username": "bob"}, **mine).json()["code"] == 202
-    assert lc.put(url, {"email": "b@example.com"}, **mine).json()["code"] == 203
-    assert lc.put(f"/1.1/users/{bob['objectId']}", {"mobilePhoneNumber": phone},
-                  **session(bob["sessionToken"])).json()["code"] == 214
-    assert lc.put(url, {"mobilePhoneNumber": "999"}, **mine).json()["code"] == 127
+    assert_error(lc.put(url, {"username": "bob"}, **mine), Errors.USERNAME_TAKEN)
+    assert_error(lc.put(url, {"email": "b@example.com"}, **mine), Errors.EMAIL_TAKEN)
+    assert_error(lc.put(f"/1.1/users/{bob['objectId']}", {"mobilePhoneNumber": phone},
+                        **session(bob["sessionToken"])), Errors.PHONE_TAKEN)
+    assert_error(lc.put(url, {"mobilePhoneNumber": "999"}, **mine), Errors.INVALID_PHONE)
     assert lc.get(url).json()["mobilePhoneVerified"] is True
     new_phone = unique_phone()
     assert lc.put(url, {"mobilePhoneNumber": new_phone}, **mine).status_code == 200
@@ -291,7 +285,7 @@ def test_a_user_deletes_itself_and_its_sessions_end(lc):
     body = sign_up(lc, "alice")
     response = lc.delete(f"/1.1/classes/_User/{body['objectId']}", {}, **session(body["sessionToken"]))
     assert response.status_code == 200 and response.json() == {}
-    assert lc.get("/1.1/users/me", **session(body["sessionToken"])).json()["code"] == 211
+    assert_error(lc.get("/1.1/users/me", **session(body["sessionToken"])), Errors.USER_NOT_FOUND)
     assert not Session.objects.exists()
 
 
@@ -306,27 +300,26 @@ def test_refresh_session_token_ends_every_session_and_gives_a_new_one(lc, lc_mas
     assert fresh["username"] == "alice" and TOKEN.match(fresh["sessionToken"])
     assert fresh["sessionToken"] not in (body["sessionToken"], other)
     for old in (body["sessionToken"], other):
-        assert lc.get("/1.1/users/me", **session(old)).json()["code"] == 211
+        assert_error(lc.get("/1.1/users/me", **session(old)), Errors.USER_NOT_FOUND)
     assert lc.get("/1.1/users/me", **session(fresh["sessionToken"])).status_code == 200
     by_master = lc_master.put(f"/1.1/users/{body['objectId']}/refreshSessionToken", raw="null").json()
-    assert lc.get("/1.1/users/me", **session(fresh["sessionToken"])).json()["code"] == 211
+    assert_error(lc.get("/1.1/users/me", **session(fresh["sessionToken"])), Errors.USER_NOT_FOUND)
     assert lc.get("/1.1/users/me", **session(by_master["sessionToken"])).status_code == 200
 
 
 def test_update_password_needs_the_old_one_and_ends_the_old_sessions(lc):
     body = sign_up(lc, "alice", "pw1")
     url, mine = f"/1.1/users/{body['objectId']}/updatePassword", session(body["sessionToken"])
-    wrong = lc.put(url, {"old_password": "nope", "new_password": "pw2"}, **mine)
-    assert wrong.status_code == 400 and wrong.json()["code"] == 210
-    assert lc.put(url, {"old_password": "pw1"}, **mine).json()["code"] == 201
-    assert lc.put(url, {"old_password": "pw1", "new_password": "pw2"}).json()["code"] == 206
+    assert_error(lc.put(url, {"old_password": "nope", "new_password": "pw2"}, **mine), Errors.PASSWORD_MISMATCH)
+    assert_error(lc.put(url, {"old_password": "pw1"}, **mine), Errors.PASSWORD_MISSING)
+    assert_error(lc.put(url, {"old_password": "pw1", "new_password": "pw2"}), Errors.SESSION_REQUIRED)
     response = lc.put(url, {"old_password": "pw1", "new_password": "pw2"}, **mine)
     assert response.status_code == 200
     token = response.json()["sessionToken"]
     assert TOKEN.match(token) and token != body["sessionToken"] and response.json()["username"] == "alice"
-    assert lc.get("/1.1/users/me", **mine).json()["code"] == 211
+    assert_error(lc.get("/1.1/users/me", **mine), Errors.USER_NOT_FOUND)
     assert lc.get("/1.1/users/me", **session(token)).status_code == 200
-    assert lc.post("/1.1/login", {"username": "alice", "password": "pw1"}).json()["code"] == 210
+    assert_error(lc.post("/1.1/login", {"username": "alice", "password": "pw1"}), Errors.PASSWORD_MISMATCH)
     assert lc.post("/1.1/login", {"username": "alice", "password": "pw2"}).status_code == 200
 
 

@@ -2,12 +2,12 @@ import hashlib
 
 import pytest
 
-from tests.support import LeanCloudClient, sign_header, unique_phone
+from smsplatform.errors import Errors
+from tests.support import LeanCloudClient, assert_error, sign_header, unique_phone
 
 pytestmark = pytest.mark.django_db
 
 URL = "/1.1/verifySmsCode/123456"
-UNAUTHORIZED = {"code": 401, "error": "Unauthorized."}
 
 
 def call(app, **headers):
@@ -33,9 +33,7 @@ def test_every_accepted_header_form(app, form, legacy):
         "app_sign": (sign_name, sign_header(app.app_key)),
         "master_sign": (sign_name, sign_header(app.master_key, master=True)),
     }[form]
-    response = call(app, **{id_header: app.app_id, value[0]: value[1]})
-    assert response.status_code == 400
-    assert response.json()["code"] == 603
+    assert_error(call(app, **{id_header: app.app_id, value[0]: value[1]}), Errors.INVALID_SMS_CODE)
 
 
 @pytest.mark.parametrize("headers", [
@@ -55,15 +53,10 @@ def test_every_accepted_header_form(app, form, legacy):
         "app-key-as-master", "unknown-role", "master-signed-as-app", "app-signed-as-master",
         "sign-without-time", "garbage-sign"])
 def test_anything_else_is_401(app, headers):
-    response = call(app, **headers(app))
-    assert response.status_code == 401
-    assert response["Content-Type"] == "application/json"
-    assert response.json() == UNAUTHORIZED
+    assert_error(call(app, **headers(app)), Errors.UNAUTHORIZED)
 
 
-def test_another_apps_key_does_not_open_this_app(app):
-    from tests.support import make_app
-
-    other = make_app()
+def test_another_apps_key_does_not_open_this_app(app, app_with):
+    other = app_with()
     response = call(app, HTTP_X_LC_ID=app.app_id, HTTP_X_LC_KEY=other.app_key)
-    assert response.json() == UNAUTHORIZED
+    assert_error(response, Errors.UNAUTHORIZED)

@@ -2,32 +2,18 @@
 import pytest
 
 from accounts.models import App
-from tests.support import make_app, session, unique_phone
+from smsplatform.errors import Errors
+from tests.accounts.support import sign_up, sign_up_by_phone
+from tests.support import assert_error, session, unique_phone
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def app(db):
-    return make_app(limit_interval_seconds=0, limit_per_minute=0)
+# Several messages go to one number in a test: no per-number spacing.
+pytestmark = [pytest.mark.django_db, pytest.mark.app(limit_interval_seconds=0, limit_per_minute=0)]
 
 
 def set_options(app, **options):
     for name, value in options.items():
         setattr(app, name, value)
     app.save()
-
-
-def sign_up(lc, username, phone, password="pw1", **extra):
-    response = lc.post("/1.1/users", {"username": username, "password": password, "mobilePhoneNumber": phone}, **extra)
-    assert response.status_code == 201, response.content
-    return response.json()
-
-
-def verified_user(lc, outbox, phone):
-    lc.post("/1.1/requestSmsCode", {"mobilePhoneNumber": phone})
-    return lc.post("/1.1/usersByMobilePhone", {"mobilePhoneNumber": phone, "smsCode": outbox.last_code(phone),
-                                               "password": "pw1"}).json()
 
 
 def test_the_defaults_are_leanclouds():
@@ -38,10 +24,10 @@ def test_the_defaults_are_leanclouds():
     assert app.sms_login_enabled is True
 
 
+@pytest.mark.app(verify_phone_on_signup=True)
 def test_verify_phone_on_sign_up_sends_a_code_that_verifies(lc, app, outbox):
-    set_options(app, verify_phone_on_signup=True)
     phone = unique_phone()
-    user = sign_up(lc, "alice", phone)
+    user = sign_up(lc, "alice", mobilePhoneNumber=phone)
     [message] = outbox.messages(phone)
     assert message["text"].startswith(f"【{app.name}】")
     code = outbox.last_code(phone)
@@ -49,46 +35,46 @@ def test_verify_phone_on_sign_up_sends_a_code_that_verifies(lc, app, outbox):
     assert lc.get("/1.1/users/me", **session(user["sessionToken"])).json()["mobilePhoneVerified"] is True
 
 
-def test_verify_phone_on_sign_up_also_covers_a_change_of_number(lc, app, outbox):
-    set_options(app, verify_phone_on_signup=True)
-    user = lc.post("/1.1/users", {"username": "alice", "password": "pw1"}).json()
+@pytest.mark.app(verify_phone_on_signup=True)
+def test_verify_phone_on_sign_up_also_covers_a_change_of_number(lc, outbox):
+    user = sign_up(lc, "alice")
     assert outbox.messages() == []
     phone = unique_phone()
-    lc.put(f"/1.1/users/{user['objectId']}", {"mobilePhoneNumber": phone}, **session(user["sessionToken"]))
+    assert lc.put(f"/1.1/users/{user['objectId']}", {"mobilePhoneNumber": phone},
+                  **session(user["sessionToken"])).status_code == 200
     assert len(outbox.messages(phone)) == 1
 
 
-def test_without_the_option_sign_up_sends_nothing(lc, app, outbox):
-    sign_up(lc, "alice", unique_phone())
+def test_without_the_option_sign_up_sends_nothing(lc, outbox):
+    sign_up(lc, "alice", mobilePhoneNumber=unique_phone())
     assert outbox.messages() == []
 
 
-def test_a_refused_verification_sms_does_not_undo_the_sign_up(lc, app, outbox):
-    set_options(app, verify_phone_on_signup=True, force_captcha=True)
-    user = sign_up(lc, "alice", unique_phone())
+@pytest.mark.app(verify_phone_on_signup=True, force_captcha=True)
+def test_a_refused_verification_sms_does_not_undo_the_sign_up(lc, outbox):
+    user = sign_up(lc, "alice", mobilePhoneNumber=unique_phone())
     assert outbox.messages() == []
     assert lc.get("/1.1/users/me", **session(user["sessionToken"])).status_code == 200
 
 
 def test_forbidding_login_to_unverified_numbers(lc, app, outbox):
     phone, other = unique_phone(), unique_phone()
-    sign_up(lc, "alice", phone)
-    verified_user(lc, outbox, other)
+    sign_up(lc, "alice", mobilePhoneNumber=phone)
+    sign_up_by_phone(lc, outbox, other, password="pw1")
     assert lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": "pw1"}).status_code == 200
     set_options(app, login_requires_verified_phone=True)
     refused = lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": "pw1"})
-    assert refused.status_code == 400
-    assert refused.json() == {"code": 215, "error": "Mobile phone number isn't verified."}
+    assert_error(refused, Errors.PHONE_NOT_VERIFIED)
     assert lc.post("/1.1/login", {"mobilePhoneNumber": other, "password": "pw1"}).status_code == 200
     # The wrong password is still a wrong password.
-    assert lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": "bad"}).json()["code"] == 210
+    assert_error(lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": "bad"}), Errors.PASSWORD_MISMATCH)
 
 
 def test_sms_password_reset_for_unverified_numbers(lc, app, outbox):
     phone = unique_phone()
-    sign_up(lc, "alice", phone)
+    sign_up(lc, "alice", mobilePhoneNumber=phone)
     refused = lc.post("/1.1/requestPasswordResetBySmsCode", {"mobilePhoneNumber": phone})
-    assert refused.json() == {"code": 215, "error": "Mobile phone number isn't verified."}
+    assert_error(refused, Errors.PHONE_NOT_VERIFIED)
     assert outbox.messages(phone) == []
     set_options(app, reset_password_unverified_allowed=True)
     assert lc.post("/1.1/requestPasswordResetBySmsCode", {"mobilePhoneNumber": phone}).json() == {}
@@ -99,16 +85,16 @@ def test_sms_password_reset_for_unverified_numbers(lc, app, outbox):
 
 def test_sms_login_only_for_verified_numbers_and_only_when_enabled(lc, app, outbox):
     unverified, verified = unique_phone(), unique_phone()
-    sign_up(lc, "alice", unverified)
-    verified_user(lc, outbox, verified)
-    assert lc.post("/1.1/requestLoginSmsCode", {"mobilePhoneNumber": unverified}).json()["code"] == 215
-    assert lc.post("/1.1/login", {"mobilePhoneNumber": unverified, "smsCode": "123456"}).json()["code"] == 215
+    sign_up(lc, "alice", mobilePhoneNumber=unverified)
+    sign_up_by_phone(lc, outbox, verified, password="pw1")
+    assert_error(lc.post("/1.1/requestLoginSmsCode", {"mobilePhoneNumber": unverified}), Errors.PHONE_NOT_VERIFIED)
+    assert_error(lc.post("/1.1/login", {"mobilePhoneNumber": unverified, "smsCode": "123456"}),
+                 Errors.PHONE_NOT_VERIFIED)
     assert lc.post("/1.1/requestLoginSmsCode", {"mobilePhoneNumber": verified}).json() == {}
     code = outbox.last_code(verified)
     set_options(app, sms_login_enabled=False)
     for response in (lc.post("/1.1/requestLoginSmsCode", {"mobilePhoneNumber": verified}),
                      lc.post("/1.1/login", {"mobilePhoneNumber": verified, "smsCode": code})):
-        assert response.status_code == 403
-        assert response.json() == {"code": 119, "error": "That operation isn't allowed for clients."}
+        assert_error(response, Errors.OPERATION_FORBIDDEN)
     set_options(app, sms_login_enabled=True)
     assert lc.post("/1.1/login", {"mobilePhoneNumber": verified, "smsCode": code}).status_code == 200

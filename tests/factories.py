@@ -1,0 +1,139 @@
+"""factory_boy factories of the rows the suite starts from: `AppFactory(force_captcha=True)`.
+
+Anything unique (an account's or app's name, a username, a phone number) comes from a sequence, so
+no two rows of a test run collide; Faker fills what only has to look real. A factory that needs a
+parent makes one (a user gets an app, an app an account) unless it is given one.
+"""
+from datetime import timedelta
+
+import factory
+import factory.random
+from django.contrib.auth.hashers import make_password
+from django.utils import timezone
+from factory.django import DjangoModelFactory
+
+from accounts.models import Account, App, EndUser, HookAttempt, Session
+from sms.codes import hash_code
+from sms.models import Message, Purpose, VerificationCode
+from smsplatform.tokens import digest, new_session_token
+
+from .support import unique_phone
+
+# The same fake names on every run.
+factory.random.reseed_random("smsplatform tests")
+
+
+class AccountFactory(DjangoModelFactory):
+    """A developer account with the embedded defaults: no balance, the free quota."""
+
+    class Meta:
+        model = Account
+
+    class Params:
+        company = factory.Faker("company")
+
+    name = factory.LazyAttributeSequence(lambda account, n: f"{account.company} #{n}")
+    email = factory.Faker("company_email")
+
+
+class AppFactory(DjangoModelFactory):
+    """An app as `create_app` makes it (generated keys, the default settings) in an account of its own.
+
+    Its name, and so its default signature, is its own: the limits counted per number and
+    signature never meet another test's (the name is also a valid signature, which Faker's company
+    names with their spaces and commas are not). Settings are checked as the admin and
+    `app_settings` check them, and a test number is stored in E.164.
+    """
+
+    class Meta:
+        model = App
+
+    account = factory.SubFactory(AccountFactory)
+    name = factory.Sequence(lambda n: f"TestApp{n}x")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        app = model_class(*args, **kwargs)
+        app.fill_missing_keys()
+        app.full_clean()
+        app.save()
+        return app
+
+
+class EndUserFactory(DjangoModelFactory):
+    """An end user who signed up with a username and the password `raw_password` ("pw1"; None: no
+    password, as a user made by SMS). `verified=True`: with a verified number of its own."""
+
+    class Meta:
+        model = EndUser
+
+    class Params:
+        raw_password = "pw1"
+        handle = factory.Faker("user_name")
+        verified = factory.Trait(
+            mobile_phone_number=factory.LazyFunction(unique_phone), mobile_phone_verified=True,
+        )
+
+    app = factory.SubFactory(AppFactory)
+    username = factory.LazyAttributeSequence(lambda user, n: f"{user.handle}{n}")
+    password = factory.LazyAttribute(lambda user: make_password(user.raw_password))
+
+
+class SessionFactory(DjangoModelFactory):
+    """An open session; give `token` to know what the SDK holds (only its digest is stored)."""
+
+    class Meta:
+        model = Session
+
+    class Params:
+        token = factory.LazyFunction(new_session_token)
+
+    user = factory.SubFactory(EndUserFactory)
+    token_hash = factory.LazyAttribute(lambda session: digest(session.token))
+
+
+class MessageFactory(DjangoModelFactory):
+    """A send record as accepting writes it: accepted, signed with its app's name, not yet delivered."""
+
+    class Meta:
+        model = Message
+
+    class Params:
+        body = factory.Faker("sentence", locale="zh_CN")
+
+    app = factory.SubFactory(AppFactory)
+    phone = factory.LazyFunction(unique_phone)
+    signature = factory.SelfAttribute("app.name")
+    text = factory.LazyAttribute(lambda message: f"【{message.signature}】{message.body}")
+
+
+class VerificationCodeFactory(DjangoModelFactory):
+    """A live code whose digits (`code`) the test knows, stored as `request_code` stores one."""
+
+    class Meta:
+        model = VerificationCode
+
+    class Params:
+        code = "424242"
+        ttl_minutes = 10
+
+    app = factory.SubFactory(AppFactory)
+    phone = factory.LazyFunction(unique_phone)
+    purpose = Purpose.SMS_CODE
+    code_hash = factory.LazyAttribute(lambda row: hash_code(app=row.app, purpose=row.purpose, code=row.code))
+    expires_at = factory.LazyAttribute(lambda row: timezone.now() + timedelta(minutes=row.ttl_minutes))
+
+
+class HookAttemptFactory(DjangoModelFactory):
+    """One call of an app's onVerified hook that its engine answered with 200."""
+
+    class Meta:
+        model = HookAttempt
+
+    app = factory.SubFactory(AppFactory)
+    user = factory.SubFactory(EndUserFactory, app=factory.SelfAttribute("..app"))
+    url = "http://engine.example/1.1/functions/onVerified/sms"
+    attempt = 1
+    status_code = 200
+    succeeded = True
+    duration_ms = 12
