@@ -1,7 +1,8 @@
 """The SMS-specific parameters of a call (`smsplatform.fields` has the generic ones)."""
 from smsplatform.errors import Errors, LeanCloudError
-from smsplatform.fields import Param
+from smsplatform.fields import OptionalText, Param
 from smsplatform.limits import IpBudget, enforce_ip_budget
+from templates_review.text_rules import MAX_LABEL_CHARACTERS
 
 from . import codes
 from .models import Channel, VerificationCode
@@ -40,6 +41,16 @@ class ChannelField(Param):
     def openapi_schema(self) -> dict:
         return {"type": "string", "enum": [Channel.SMS.value, Channel.VOICE.value], "default": Channel.SMS.value,
                 "description": "`voice`: six spoken digits, mainland numbers only; anything else: code 1."}
+
+
+class LabelField(OptionalText):
+    """`name` or `op`: a short label that goes into the text. Read as text here; the text's own rules
+    (`templates_review.text_rules`: the length, no 【】, links or control characters) refuse it, with
+    code 1, where the text is made."""
+
+    def openapi_schema(self) -> dict:
+        return {"type": "string", "maxLength": MAX_LABEL_CHARACTERS,
+                "description": "No 【 】, links or control characters (else code 1)."}
 
 
 class SpendSmsBudgetAfterPhone:

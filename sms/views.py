@@ -6,9 +6,10 @@ from smsplatform import fields
 from smsplatform.api import LeanCloudView
 from smsplatform.errors import Errors, LeanCloudError
 from smsplatform.schema import EmptySerializer, answers, json_body
+from templates_review import text_rules
 
 from . import codes
-from .fields import ChannelField, SpendSmsBudgetAfterPhone, TtlField
+from .fields import ChannelField, LabelField, SpendSmsBudgetAfterPhone, TtlField
 from .models import Purpose
 from .sending import VOICE_MAINLAND_ONLY
 
@@ -30,8 +31,8 @@ class RequestSmsCodeView(LeanCloudView):
         mobilePhoneNumber = fields.PhoneField(required=True)
         ttl = TtlField()
         smsType = ChannelField()
-        name = fields.OptionalText(help_text="Fills `{name}`; the app's name by default.")
-        op = fields.OptionalText(help_text="Fills `{op}`; without it the text drops `进行{op}操作`.")
+        name = LabelField(help_text="Fills `{name}`; the app's name by default.")
+        op = LabelField(help_text="Fills `{op}`; without it the text drops `进行{op}操作`.")
         template = fields.OptionalText(help_text="A reviewed template's name (604 until templates arrive).")
         sign = fields.OptionalText(help_text="A reviewed signature.")
         validate_token = fields.OptionalText(help_text="From verifyCaptcha; the app's `force_captcha` needs one.")
@@ -47,7 +48,7 @@ class RequestSmsCodeView(LeanCloudView):
                           (Errors.BAD_REQUEST, "ttl must be a whole number from 1 to 1440."),
                           (Errors.BAD_REQUEST, "smsType must be 'sms' or 'voice'."), Errors.OPERATION_FORBIDDEN,
                           Errors.TOO_MANY_REQUESTS, (Errors.BAD_REQUEST, VOICE_MAINLAND_ONLY), Errors.TEMPLATE_NOT_FOUND,
-                          *codes.REFUSALS),
+                          *text_rules.REFUSALS, *codes.REFUSALS),
     )
     def post(self, request):
         app = request.auth.app

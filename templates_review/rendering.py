@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 from smsplatform.errors import Errors, LeanCloudError
 
+from .text_rules import MAX_LABEL_CHARACTERS, caller_value, check_ceiling
+
 DEFAULT_VERIFICATION_TEXT = "您正在使用{name}服务进行{op}操作，您的验证码是：{code}，请在{ttl}分钟内完成验证。"
 DEFAULT_VERIFICATION_TEXT_WITHOUT_OP = "您正在使用{name}服务，您的验证码是：{code}，请在{ttl}分钟内完成验证。"
 
@@ -30,12 +32,16 @@ def compose_verification_sms(*, app, code: str, ttl_minutes: int, name: str | No
     Without `template`, LeanCloud's default text signed with the app's default signature (`sign`
     applies to templates only). Templates are not reviewable yet, so no template exists: 604.
     """
+    if name is not None:
+        name = caller_value("name", name, max_characters=MAX_LABEL_CHARACTERS)
+    if op is not None:
+        op = caller_value("op", op, max_characters=MAX_LABEL_CHARACTERS)
     if template:
         raise LeanCloudError(Errors.TEMPLATE_NOT_FOUND)
     values = {"name": name or app.name, "op": op, "code": code, "ttl": ttl_minutes}
     pattern = DEFAULT_VERIFICATION_TEXT if op else DEFAULT_VERIFICATION_TEXT_WITHOUT_OP
     signature = default_signature(app)
-    return ComposedText(text=signed(pattern.format(**values), signature), signature=signature)
+    return ComposedText(text=check_ceiling(signed(pattern.format(**values), signature)), signature=signature)
 
 
 def compose_voice_code(*, app, code: str) -> ComposedText:
