@@ -33,10 +33,10 @@ class AppAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("account", "name")}),
         ("Keys", {"fields": KEYS + ("hook_key",)}),
-        ("SMS", {"fields": ("sms_code_service_enabled", "international_sms_enabled", "sms_signature", "timezone")}),
+        ("SMS", {"fields": ("sms_code_service_enabled", "international_sms_enabled", "timezone")}),
         ("Test number", {"fields": ("test_phone_number", "test_phone_code")}),
         ("Per-number limits", {"fields": (
-            "limit_interval_seconds", "limit_per_minute", "limit_verification_per_24h",
+            "limit_interval_seconds", "limit_per_minute", "limit_verification_per_24h", "limit_notification_per_day",
             "limit_voice_per_30s", "limit_voice_per_hour", "limit_voice_per_day",
         )}),
         ("End-user accounts", {"fields": (

@@ -56,7 +56,9 @@ class App(models.Model):
         "Hook Key", max_length=64, blank=True, validators=[key_validator],
         help_text="Give it to your LeanEngine app as LEANCLOUD_APP_HOOK_KEY. Blank keys are generated.",
     )
-    name = models.CharField(max_length=100, help_text="Fills {name} in messages; the default signature.")
+    name = models.CharField(
+        max_length=100, help_text="Fills {name} in messages; made into the app's default signature when the app is made.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -67,10 +69,6 @@ class App(models.Model):
     )
     international_sms_enabled = models.BooleanField(
         "International SMS", default=False, help_text="Allow numbers outside mainland China."
-    )
-    sms_signature = models.CharField(
-        "Default signature", max_length=20, blank=True,
-        help_text="Signs every message as 【signature】; empty: the app's name.",
     )
     timezone = models.CharField(max_length=64, default="Asia/Shanghai", validators=[_validate_timezone])
 
@@ -92,6 +90,9 @@ class App(models.Model):
     )
     limit_verification_per_24h = models.PositiveIntegerField(
         default=10, help_text="Verification SMS per number and signature in any 24 hours (601)."
+    )
+    limit_notification_per_day = models.PositiveIntegerField(
+        default=15, help_text="Notification SMS per number and signature in one calendar day, in the app's time zone (601).",
     )
     limit_voice_per_30s = models.PositiveIntegerField(default=1, help_text="Voice codes per number (601).")
     limit_voice_per_hour = models.PositiveIntegerField(default=3, help_text="Voice codes per number (601).")
@@ -131,13 +132,13 @@ class App(models.Model):
         "name",
         "sms_code_service_enabled",
         "international_sms_enabled",
-        "sms_signature",
         "timezone",
         "test_phone_number",
         "test_phone_code",
         "limit_interval_seconds",
         "limit_per_minute",
         "limit_verification_per_24h",
+        "limit_notification_per_day",
         "limit_voice_per_30s",
         "limit_voice_per_hour",
         "limit_voice_per_day",

@@ -35,7 +35,7 @@ SECRET_KEY = "bench-only-secret-key-not-for-production-0123456789"
 BENCH_APP_ID = "benchApp-000000000001"
 BENCH_APP_KEY = "benchKey-000000000001"
 BENCH_MASTER_KEY = "benchMaster-00000000001"
-BENCH_APP_NAME = "BenchApp"
+BENCH_APP_NAME = "BenchApp1"  # a valid signature (not letters only): the app signs with its name
 from smsplatform.limits import KEY_PREFIX as LIMIT_PREFIX  # noqa: E402
 from smsplatform.tokens import sign_header as lc_sign_header  # noqa: E402
 

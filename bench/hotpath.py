@@ -206,7 +206,7 @@ WALL_BUCKETS = [  # first match wins, from the innermost frame outwards
     ("INSERT sms_message (ORM create)", ["QuerySet.create"]),
     ("auth: SELECT app (app_by_app_id)", ["app_by_app_id"]),
     ("parse phone (phonenumbers)", ["phone_from_param"]),
-    ("compose text", ["compose_verification_sms"]),
+    ("compose text", ["compose_sms"]),
     ("other Django/DRF/gunicorn work in a request", ["SyncWorker.handle", "handle_request"]),
 ]
 

@@ -14,7 +14,8 @@ from captcha_app.services import check_validate_token
 from smsplatform.errors import Errors, LeanCloudError
 from smsplatform.params import whole_number
 from smsplatform.tokens import keyed_digest, random_digits, same_secret
-from templates_review.rendering import compose_verification_sms, compose_voice_code
+from templates_review import rendering, text_rules
+from templates_review.rendering import compose_sms, compose_voice_code
 
 from .models import Category, Channel, Message, MessageStatus, VerificationCode
 from .sending import INTERNATIONAL_DISABLED, accept_message, check_destination
@@ -26,7 +27,10 @@ DEFAULT_TTL_MINUTES = 10
 REFUSALS = (
     (Errors.BAD_REQUEST, INTERNATIONAL_DISABLED), Errors.MISSING_VALIDATE_TOKEN,
     (Errors.BAD_REQUEST, "SMS request too fast(1 request per 10s)."), Errors.SMS_TOO_FREQUENT,
+    *rendering.REFUSALS,
 )
+# ... and what it may refuse a template's message with, and the values a caller puts into a text.
+TEMPLATE_REFUSALS = (*rendering.TEMPLATE_REFUSALS, *text_rules.REFUSALS)
 
 
 def ttl_from_param(raw, *, default: int = DEFAULT_TTL_MINUTES) -> int:
@@ -49,17 +53,25 @@ def request_code(*, app, phone: str, purpose: str, ttl_minutes: int = DEFAULT_TT
                  validate_token: str | None = None) -> Message | None:
     """Make a code for (app, phone, purpose), replacing any older one, and queue its message.
 
+    With a notification `template`, its text goes alone: no code is made (nor needed to verify).
     Returns the send record, or None for the app's test number, to which nothing is sent.
     """
     check_destination(app=app, phone=phone, channel=channel)
     check_validate_token(app=app, validate_token=validate_token)
     code = new_code()
     if channel == Channel.VOICE:
+        if template:
+            raise LeanCloudError(Errors.BAD_REQUEST, rendering.VOICE_WITHOUT_TEMPLATE)
         composed = compose_voice_code(app=app, code=code)
     else:
-        composed = compose_verification_sms(
+        composed = compose_sms(
             app=app, code=code, ttl_minutes=ttl_minutes, name=name, op=op,
             template=template, sign=sign, variables=variables or {},
+        )
+    if composed.category == Category.NOTIFICATION:
+        return accept_message(
+            app=app, phone=phone, channel=channel, category=Category.NOTIFICATION, purpose="",
+            composed=composed, validate_token=validate_token,
         )
 
     def write_code(message: Message) -> None:

@@ -6,7 +6,6 @@ from smsplatform import fields
 from smsplatform.api import LeanCloudView
 from smsplatform.errors import Errors, LeanCloudError
 from smsplatform.schema import EmptySerializer, answers, json_body
-from templates_review import text_rules
 
 from . import codes
 from .fields import ChannelField, LabelField, SpendSmsBudgetAfterPhone, TtlField
@@ -24,7 +23,7 @@ def require_code_service(app) -> None:
 
 class RequestSmsCodeView(LeanCloudView):
     class InputSerializer(SpendSmsBudgetAfterPhone, fields.Params):
-        """requestSmsCode's parameters; every other key is a template variable."""
+        """requestSmsCode's parameters; every other key is a template variable (a string or a number)."""
 
         additional_properties = {"description": "A template variable."}
 
@@ -33,8 +32,12 @@ class RequestSmsCodeView(LeanCloudView):
         smsType = ChannelField()
         name = LabelField(help_text="Fills `{name}`; the app's name by default.")
         op = LabelField(help_text="Fills `{op}`; without it the text drops `进行{op}操作`.")
-        template = fields.OptionalText(help_text="A reviewed template's name (604 until templates arrive).")
-        sign = fields.OptionalText(help_text="A reviewed signature.")
+        template = fields.OptionalText(
+            help_text="An approved template's name: its text instead of the default (604 unknown, 605 not approved, "
+                      "606 a variable missing). A notification template sends its text alone: no code.")
+        sign = fields.OptionalText(
+            help_text="With `template`: an approved signature of the app to sign with (600 unknown, 605 not approved); "
+                      "else the template's own, else the app's default. Without `template` it is ignored.")
         validate_token = fields.OptionalText(help_text="From verifyCaptcha; the app's `force_captcha` needs one.")
 
         def to_internal_value(self, data):
@@ -43,12 +46,12 @@ class RequestSmsCodeView(LeanCloudView):
             return values
 
     @extend_schema(
-        summary="Send a verification code", tags=TAGS, request=json_body(InputSerializer),
+        summary="Send a verification code, or a template's notification", tags=TAGS, request=json_body(InputSerializer),
         responses=answers({200: EmptySerializer}, Errors.PHONE_MISSING, Errors.INVALID_PHONE, Errors.MALFORMED_JSON,
                           (Errors.BAD_REQUEST, "ttl must be a whole number from 1 to 1440."),
                           (Errors.BAD_REQUEST, "smsType must be 'sms' or 'voice'."), Errors.OPERATION_FORBIDDEN,
-                          Errors.TOO_MANY_REQUESTS, (Errors.BAD_REQUEST, VOICE_MAINLAND_ONLY), Errors.TEMPLATE_NOT_FOUND,
-                          *text_rules.REFUSALS, *codes.REFUSALS),
+                          Errors.TOO_MANY_REQUESTS, (Errors.BAD_REQUEST, VOICE_MAINLAND_ONLY),
+                          *codes.TEMPLATE_REFUSALS, *codes.REFUSALS),
     )
     def post(self, request):
         app = request.auth.app

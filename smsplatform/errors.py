@@ -54,6 +54,7 @@ class Errors:
     INVALID_SMS_CODE = ErrorKind(603, "Invalid SMS code.")
     TEMPLATE_NOT_FOUND = ErrorKind(604, "SMS template not found.")
     TEMPLATE_NOT_VERIFIED = ErrorKind(605, "SMS template not verified.")
+    SIGNATURE_NOT_VERIFIED = ErrorKind(605, "SMS sign not verified")  # the contract's text, without a stop
     TEMPLATE_RENDER_FAILED = ErrorKind(606, "Fails to render SMS template.")
     MISSING_VALIDATE_TOKEN = ErrorKind(608, "Missing validate token.")
 

@@ -139,6 +139,25 @@ SMS_CARRIERS = env.list("SMS_CARRIERS", default=["console"])
 # The console carrier appends each message as a JSON line to this file when it is set.
 SMS_CONSOLE_OUTBOX = env("SMS_CONSOLE_OUTBOX", default="")
 
+# --- Templates and their review -------------------------------------------------------------------
+# Words that mark a template as marketing (refused on submission; ASCII words match whole words).
+SMS_TEMPLATE_MARKETING_WORDS = env.list("SMS_TEMPLATE_MARKETING_WORDS", default=[
+    "优惠", "促销", "折扣", "打折", "特价", "秒杀", "抢购", "红包", "返现", "免费领", "中奖", "抽奖", "限时优惠",
+    "优惠券", "代金券", "满减", "大促", "清仓", "团购", "加微信", "退订", "回T退订",
+    "sale", "discount", "promo", "promotion", "coupon", "unsubscribe", "free gift", "buy now",
+])
+
+# --- Mail (the review's decisions go to the account's owner) ----------------------------------------
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="smsplatform <noreply@localhost>")
+
 # --- Captcha (django-simple-captcha draws the challenges) -----------------------------------------
 # Each requestCaptcha picks its own length (size) and image size (width, height): they are passed per
 # challenge, not set here. Images are drawn at the font's natural size and scaled to width x height.

@@ -6,6 +6,7 @@ pytest.register_assert_rewrite("tests.support", "tests.accounts.support", "tests
 
 from smsplatform.limits import LocalLimiter, get_limiter
 from smsplatform.celery import app as celery_app
+from templates_review.selectors import forget_everything as forget_signatures_and_templates
 
 from .browser import browser, page  # noqa: F401  (fixtures of the browser tests)
 from .factories import AppFactory
@@ -14,8 +15,10 @@ from .support import LeanCloudClient, Outbox
 
 @pytest.fixture(autouse=True)
 def _fresh_limits_and_cache():
-    """Each test starts with no SMS counted and no flow-control hits."""
+    """Each test starts with no SMS counted and no flow-control hits, and no app's signatures or
+    templates kept from another test (SQLite gives a rolled-back app's id again)."""
     get_limiter().clear()
+    forget_signatures_and_templates()
     if django_settings.REDIS_URL:
         import redis
 

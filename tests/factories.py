@@ -16,6 +16,7 @@ from accounts.models import Account, App, EndUser, HookAttempt, Session
 from sms.codes import hash_code
 from sms.models import Message, Purpose, VerificationCode
 from smsplatform.tokens import digest, new_session_token
+from templates_review.models import ReviewStatus, Signature
 
 from .support import unique_phone
 
@@ -37,7 +38,8 @@ class AccountFactory(DjangoModelFactory):
 
 
 class AppFactory(DjangoModelFactory):
-    """An app as `create_app` makes it (generated keys, the default settings) in an account of its own.
+    """An app as `create_app` makes it (generated keys, the default settings, its name as its approved
+    default signature) in an account of its own.
 
     Its name, and so its default signature, is its own: the limits counted per number and
     signature never meet another test's (the name is also a valid signature, which Faker's company
@@ -47,6 +49,7 @@ class AppFactory(DjangoModelFactory):
 
     class Meta:
         model = App
+        skip_postgeneration_save = True
 
     account = factory.SubFactory(AccountFactory)
     name = factory.Sequence(lambda n: f"TestApp{n}x")
@@ -58,6 +61,13 @@ class AppFactory(DjangoModelFactory):
         app.full_clean()
         app.save()
         return app
+
+    @factory.post_generation
+    def sms_signature(app, create, extracted, **kwargs):
+        """`AppFactory(sms_signature="天东商城")`: that approved signature is the app's default, not its name."""
+        if create and extracted:
+            Signature.objects.filter(app=app, is_default=True).update(is_default=False)
+            Signature.objects.create(app=app, text=extracted, status=ReviewStatus.APPROVED, is_default=True)
 
 
 class EndUserFactory(DjangoModelFactory):

@@ -28,7 +28,7 @@ def test_creating_an_app_in_the_admin_generates_its_keys(admin_client):
     form.update({
         "account": account.id, "name": "Admin-made", "timezone": "Asia/Shanghai", "test_phone_code": "123456",
         "sms_code_service_enabled": "on", "captcha_enabled": "on", "sms_login_enabled": "on",
-        "limit_interval_seconds": 10, "limit_per_minute": 1, "limit_verification_per_24h": 10,
+        "limit_interval_seconds": 10, "limit_per_minute": 1, "limit_verification_per_24h": 10, "limit_notification_per_day": 15,
         "limit_voice_per_30s": 1, "limit_voice_per_hour": 3, "limit_voice_per_day": 5,
     })
     response = admin_client.post("/admin/accounts/app/add/", form)

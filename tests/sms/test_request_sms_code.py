@@ -121,7 +121,7 @@ def test_a_bad_ttl_is_refused(lc, outbox, ttl):
     assert outbox.messages() == []
 
 
-def test_template_answers_604_until_templates_exist(lc, outbox):
+def test_an_unknown_template_is_604(lc, outbox):
     phone = unique_phone()
     response = lc.post(URL, {"mobilePhoneNumber": phone, "template": "activity", "sign": "sign", "date": "2014 年 10 月 31 号"})
     assert_error(response, Errors.TEMPLATE_NOT_FOUND)

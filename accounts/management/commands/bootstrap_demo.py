@@ -8,7 +8,7 @@ from accounts.models import Account, App
 from accounts.services.app_settings import create_app
 
 DEMO_ACCOUNT = "demo"
-DEMO_APP_NAME = "Demo"
+DEMO_APP_NAME = "Demo商城"  # a valid signature (not letters only): the demo app signs with its name
 
 
 class Command(BaseCommand):

@@ -1,0 +1,68 @@
+"""Signatures and templates as the tests need them: submitted the way a developer submits them, and
+decided by an operator of the "Operators" group."""
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from accounts.models import Account
+from templates_review import services
+from templates_review.models import Review
+
+VERIFY_BODY = "您的验证码是{{code}}，{{ttl}}分钟内有效，欢迎使用{{name}}。活动日期：{{date}}"
+
+
+def operator(username: str = "operator", password: str | None = None):
+    """A staff user of the Operators group (made once per test); without `password` it cannot log in
+    (no PBKDF2 hash to make: tests that do not log in stay fast)."""
+    User = get_user_model()
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User.objects.create_user(username=username, password=password, is_staff=True,
+                                        email=f"{username}@ops.example")
+        user.groups.add(Group.objects.get(name="Operators"))
+    return user
+
+
+def fund(app, balance: str = "200") -> None:
+    """The app's account gets `balance` of non-gift balance (what creating templates needs)."""
+    Account.objects.filter(pk=app.account_id).update(balance=Decimal(balance))
+
+
+def pending_review(**lookup) -> Review:
+    return Review.objects.pending().get(**lookup)
+
+
+def submitted_template(app, name="activity", body=VERIFY_BODY, category="verification", signature=None):
+    """A template as a developer submits it (pending review); the account is funded for it."""
+    fund(app)
+    template, _ = services.submit_template(app=app, name=name, category=category, body=body, signature_text=signature)
+    return template
+
+
+def approve(review: Review, by=None) -> Review:
+    return services.decide(review=review, operator=by or operator(), approve=True)
+
+
+def reject(review: Review, reason: str = "Not a verification text.", by=None) -> Review:
+    return services.decide(review=review, operator=by or operator(), approve=False, reason=reason)
+
+
+def approved_template(app, name="activity", body=VERIFY_BODY, category="verification", signature=None):
+    """A template submitted by the developer and approved by an operator: it serves."""
+    template = submitted_template(app, name=name, body=body, category=category, signature=signature)
+    approve(pending_review(template=template))
+    template.refresh_from_db()
+    return template
+
+
+def submitted_signature(app, text: str, make_default: bool = False):
+    signature, _ = services.submit_signature(app=app, text=text, make_default=make_default)
+    return signature
+
+
+def approved_signature(app, text: str, make_default: bool = False):
+    signature = submitted_signature(app, text, make_default=make_default)
+    approve(pending_review(signature=signature))
+    signature.refresh_from_db()
+    return signature
