@@ -7,6 +7,7 @@ from . import views
 api_urlpatterns = [
     path("date", views.ServerDateView.as_view()),
     path("", include("sms.urls")),
+    path("", include("templates_review.urls")),
     path("", include("accounts.user_api.urls")),
     path("", include("captcha_app.urls")),
     # Every other path of the API is a LeanCloud-style 404, whatever DEBUG says.

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Prefetch
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from .models import ReviewStatus, Signature, Template
+from .models import Review, ReviewStatus, Signature, Template
 
 _MAX_CACHED_APPS = 10_000
 
@@ -84,6 +85,22 @@ def template_named(app, name: str) -> ServingTemplate | None:
         if len(_templates) >= _MAX_CACHED_APPS:
             _templates.clear()
         _templates.setdefault(app.pk, {})[name] = (now, found)
+    return found
+
+
+def templates_with_revisions(app, name: str | None = None) -> list[Template]:
+    """The app's templates (or the one named), each with `revision`: what waits beside the approved
+    body, or stands in for it before one is approved (the newest submission not withdrawn, unless
+    that is the approved one), or None."""
+    submissions = Review.objects.exclude(status=Review.Status.WITHDRAWN).select_related("template_signature")
+    templates = Template.objects.filter(app=app).select_related("signature").prefetch_related(
+        Prefetch("reviews", queryset=submissions.order_by("-submitted_at", "-id"), to_attr="submissions"))
+    if name is not None:
+        templates = templates.filter(name=name)
+    found = list(templates.order_by("name"))
+    for template in found:
+        latest = template.submissions[0] if template.submissions else None
+        template.revision = latest if latest is not None and latest.status != Review.Status.APPROVED else None
     return found
 
 

@@ -172,18 +172,6 @@ def template_named(*, app: App, name: str) -> Template:
     return template
 
 
-def latest_submission(template: Template) -> Review | None:
-    """The template's newest review that was not withdrawn."""
-    return template.reviews.exclude(status=Review.Status.WITHDRAWN).order_by("-submitted_at", "-id").first()
-
-
-def open_revision(template: Template) -> Review | None:
-    """What waits beside (or, before any approval, instead of) the approved body: the newest
-    submission, unless it is the approved one."""
-    latest = latest_submission(template)
-    return latest if latest is not None and latest.status != Review.Status.APPROVED else None
-
-
 def check_template(*, app: App, name, category, body) -> None:
     """The checks of a submission that need no database (code 1 with every failure's reason)."""
     if not isinstance(name, str) or not TEMPLATE_NAME.fullmatch(name):
