@@ -9,6 +9,8 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 
 CHROMIUM := /usr/bin/chromium
+# A font with Chinese characters, so that the admin's screenshots show the texts they test.
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
 
 .PHONY: run test install js browser clean
 
@@ -32,11 +34,14 @@ $(JS_E2E)/node_modules/.installed: $(JS_E2E)/package.json $(JS_E2E)/package-lock
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
+$(CJK_FONT):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei
+
 install: $(VENV)/.installed
 
 js: $(JS_E2E)/node_modules/.installed
 
-browser: $(CHROMIUM)
+browser: $(CHROMIUM) $(CJK_FONT)
 
 run: install
 	$(VENV)/bin/python manage.py migrate --noinput

@@ -162,6 +162,7 @@ class Review(models.Model):
 
     class Meta:
         ordering = ["submitted_at", "id"]
+        verbose_name_plural = "review queue"
         indexes = [models.Index(fields=["status", "submitted_at"], name="templates_review_queue")]
         permissions = [("decide_review", "Can approve or reject what waits for review")]
 

@@ -52,6 +52,11 @@ def _decided_now(review: Review, *, status: str, operator, reason: str = "") -> 
     review.status, review.reason, review.decided_by, review.decided_at = status, reason, operator, timezone.now()
 
 
+def _mail_once_committed(review: Review) -> None:
+    review_id = review.pk
+    transaction.on_commit(lambda: mail_decision.delay(review_id))
+
+
 # --- Signatures --------------------------------------------------------------------------------
 
 def signature_named(*, app: App, text: str) -> Signature:
@@ -79,20 +84,29 @@ def _approve_signature(signature: Signature) -> None:
         _make_default(signature)
 
 
+def check_signature_submission(*, app: App, text) -> Signature | None:
+    """Every check of a signature's submission: (the app's signature of that text, or None), or the
+    first LeanCloudError (600 with the rules it breaks, code 1 past 20 signatures)."""
+    check_signature_text(text)
+    signature = Signature.objects.filter(app=app, text=text).first()
+    if signature is None and Signature.objects.filter(app=app).count() >= MAX_SIGNATURES_PER_APP:
+        raise LeanCloudError(Errors.BAD_REQUEST, TOO_MANY_SIGNATURES)
+    return signature
+
+
 @transaction.atomic
 def submit_signature(*, app: App, text, make_default: bool = False, operator=None) -> tuple[Signature, bool]:
     """Submit `text` as a signature of `app` (or again, after a rejection); (the signature, made now?).
 
     An approved signature is not reviewed again: `make_default` makes it the default at once. A
-    pending one becomes the default once approved; so does an app's first approved signature.
+    pending one becomes the default once approved; so does an app's first approved signature. An
+    operator's is approved by them at once.
     """
     check_signature_text(text)
     _locked(app)
-    signature = Signature.objects.filter(app=app, text=text).first()
+    signature = check_signature_submission(app=app, text=text)
     created = signature is None
     if created:
-        if Signature.objects.filter(app=app).count() >= MAX_SIGNATURES_PER_APP:
-            raise LeanCloudError(Errors.BAD_REQUEST, TOO_MANY_SIGNATURES)
         signature = Signature(app=app, text=text)
     if signature.approved:
         if make_default and not signature.is_default:
@@ -110,6 +124,8 @@ def submit_signature(*, app: App, text, make_default: bool = False, operator=Non
                 _decided_now(review, status=Review.Status.APPROVED, operator=operator)
                 _approve_signature(signature)
             review.save()
+            if operator is not None:
+                _mail_once_committed(review)
     signature.updated_at = timezone.now()
     signature.save()
     return signature, created
@@ -188,26 +204,38 @@ def has_balance_for_templates(account: Account) -> bool:
     return account.balance >= MIN_BALANCE_FOR_TEMPLATES
 
 
+def check_template_submission(*, app: App, name, category, body, signature_text=None):
+    """Every check of a submission, the database's too (its signature is the app's, at most 10
+    templates per app, at least 200 of non-gift balance): (the template of that name or None, the
+    signature or None, whether it is what serves already), or the first LeanCloudError."""
+    check_template(app=app, name=name, category=category, body=body)
+    signature = signature_named(app=app, text=signature_text) if signature_text else None
+    template = Template.objects.filter(app=app, name=name).first()
+    if template is not None and template.serving and (template.category, template.body, template.signature_id) == (
+            category, body, signature.pk if signature else None):
+        return template, signature, True
+    if template is None and Template.objects.filter(app=app).count() >= MAX_TEMPLATES_PER_APP:
+        raise LeanCloudError(Errors.BAD_REQUEST, TOO_MANY_TEMPLATES)
+    if not has_balance_for_templates(Account.objects.get(pk=app.account_id)):
+        raise LeanCloudError(Errors.INSUFFICIENT_BALANCE, BALANCE_RULE)
+    return template, signature, False
+
+
 @transaction.atomic
 def submit_template(*, app: App, name, category, body, signature_text=None, operator=None) -> tuple[Template, bool]:
     """Create a template, or revise the one of that name; (the template, made now?).
 
-    Checked first (each failure with its reason: `checks.body_checks`, at most 10 per app, at least
-    200 of non-gift balance). A revision of an approved template waits beside it, which serves until
-    the revision is approved; a newer submission replaces a pending one.
+    Checked first (`check_template_submission`: each failure with its reason). A revision of an
+    approved template waits beside it, which serves until the revision is approved; a newer
+    submission replaces a pending one. An operator's is approved by them at once.
     """
     check_template(app=app, name=name, category=category, body=body)
-    signature = signature_named(app=app, text=signature_text) if signature_text else None
     _locked(app)
-    template = Template.objects.filter(app=app, name=name).first()
-    created = template is None
-    if template is not None and template.serving and (template.category, template.body, template.signature_id) == (
-            category, body, signature.pk if signature else None):
+    template, signature, serving_already = check_template_submission(
+        app=app, name=name, category=category, body=body, signature_text=signature_text)
+    if serving_already:
         return template, False  # what serves already: nothing to review
-    if created and Template.objects.filter(app=app).count() >= MAX_TEMPLATES_PER_APP:
-        raise LeanCloudError(Errors.BAD_REQUEST, TOO_MANY_TEMPLATES)
-    if not has_balance_for_templates(Account.objects.get(pk=app.account_id)):
-        raise LeanCloudError(Errors.INSUFFICIENT_BALANCE, BALANCE_RULE)
+    created = template is None
     if created:
         template = Template.objects.create(app=app, name=name)
     Review.objects.filter(template=template, status=Review.Status.PENDING).update(status=Review.Status.WITHDRAWN)
@@ -218,6 +246,8 @@ def submit_template(*, app: App, name, category, body, signature_text=None, oper
         _decided_now(review, status=Review.Status.APPROVED, operator=operator)
         _serve(template, review)
     review.save()
+    if operator is not None:
+        _mail_once_committed(review)
     template.updated_at = timezone.now()
     template.save()
     return template, created
@@ -269,7 +299,7 @@ def decide(*, review: Review, operator, approve: bool, reason: str = "") -> Revi
             review.template.updated_at = review.decided_at
             review.template.save()
         selectors.forget_app(review.app_id)
-        transaction.on_commit(lambda: mail_decision.delay(review.pk))
+        _mail_once_committed(review)
     return review
 
 

@@ -73,6 +73,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['submitted_at', 'id'],
+                'verbose_name_plural': 'review queue',
                 'permissions': [('decide_review', 'Can approve or reject what waits for review')],
             },
         ),
