@@ -69,6 +69,8 @@ def signatures_of(app) -> AppSignatures:
 
 def template_named(app, name: str) -> ServingTemplate | None:
     """The app's template `name` (unique per app: one indexed row), or None when there is none."""
+    if len(name) > Template._meta.get_field("name").max_length:
+        return None  # no such name can exist: not even a query
     now = time.monotonic()
     cached = _templates.get(app.pk, {}).get(name)
     if cached is not None and _fresh(cached[0], now):
