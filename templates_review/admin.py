@@ -303,8 +303,9 @@ class SignatureAdmin(admin.ModelAdmin):
         return signature.app.account.name
 
     def has_delete_permission(self, request, obj=None):
-        if obj is not None and (obj.is_default or obj.templates.exists()):
-            return False  # the default, or a signature a template signs with, stays
+        if obj is not None and (obj.is_default or obj.templates.exists()
+                                or Review.objects.pending().filter(template_signature=obj).exists()):
+            return False  # the default, or a signature a template signs (or asks to sign) with, stays
         return super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):

@@ -212,3 +212,15 @@ def test_an_operator_makes_a_signature_approved_at_once(ops, app):
     old = Signature.objects.get(app=app, text=app.name)
     assert ops.post(f"/admin/templates_review/signature/{old.pk}/delete/", {"post": "yes"}).status_code == 302
     assert not Signature.objects.filter(pk=old.pk).exists()
+
+
+def test_a_signature_a_pending_template_asks_for_is_not_deleted(ops, app):
+    from .support import approved_signature
+
+    signature = approved_signature(app, "天东商城")
+    submitted_template(app, signature="天东商城")
+    assert ops.get(f"/admin/templates_review/signature/{signature.pk}/delete/").status_code == 403
+    response = ops.post("/admin/templates_review/signature/", {"action": "delete_selected_signatures",
+                                                               "_selected_action": [signature.pk]}, follow=True)
+    assert "signs the template(s) activity" in response.content.decode()
+    assert Signature.objects.filter(pk=signature.pk).exists()
