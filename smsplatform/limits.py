@@ -14,6 +14,7 @@ stays full until `window_seconds` after that hit (a lockout; see `login_failure_
 With Redis, one Lua script checks all of a send's rules and counts them only if all pass; without
 it (one process), a lock does the same in local memory.
 """
+import re
 import threading
 import time
 import uuid
@@ -45,6 +46,30 @@ class Rule:
 
     def error(self) -> LeanCloudError:
         return LeanCloudError(self.error_kind, self.error_text)
+
+
+_RATE = re.compile(r"(\d+)/(\d*)([smhd])")
+_PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int] | None:
+    """`<count>/<s|m|h|d>` (django-ratelimit's form, e.g. `20/h`, `5/10m`) as (count, seconds); "" is None."""
+    if not rate:
+        return None
+    match = _RATE.fullmatch(rate.strip())
+    if match is None:
+        raise ValueError(f"{rate!r} is not a rate such as 20/h")
+    count, multiple, period = match.groups()
+    return int(count), _PERIOD_SECONDS[period] * int(multiple or 1)
+
+
+def rate_rules(key: str, rate: str, error_kind: ErrorKind, error_text: str | None = None) -> list[Rule]:
+    """The rule of a rate setting (`parse_rate`): at most count hits in any window; none for ""."""
+    parsed = parse_rate(rate)
+    if parsed is None:
+        return []
+    count, seconds = parsed
+    return [Rule(key, seconds, count, error_kind, error_text)]
 
 
 @dataclass(frozen=True)
@@ -191,8 +216,8 @@ class IpBudget(Enum):
     """A budget of calls per client IP: (its django-ratelimit group, the setting holding its rate)."""
 
     SMS = ("sms", "RATELIMIT_SMS_PER_IP")
-    # Codes redeemed without their number could be any number's: guesses are limited per client.
-    CODE_WITHOUT_NUMBER = ("sms-code-without-number", "RATELIMIT_SMS_PER_IP")
+    # Codes redeemed without their number could be any number's: a budget of their own, far below the SMS one.
+    CODE_WITHOUT_NUMBER = ("sms-code-without-number", "RATELIMIT_CODE_WITHOUT_NUMBER_PER_IP")
     CAPTCHA = ("captcha", "RATELIMIT_CAPTCHA_PER_IP")
     CAPTCHA_IMAGE = ("captcha-image", "RATELIMIT_CAPTCHA_IMAGE_PER_IP")
     VERIFY_CAPTCHA = ("captcha-verify", "RATELIMIT_VERIFY_CAPTCHA_PER_IP")

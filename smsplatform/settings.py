@@ -153,6 +153,12 @@ CAPTCHA_TIMEOUT = 3  # minutes: the longest ttl; each challenge stores its own e
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 # Calls that send an SMS, per client IP: "<count>/<s|m|h|d>", or "" for no limit.
 RATELIMIT_SMS_PER_IP = env("RATELIMIT_SMS_PER_IP", default="100/m")
+# Codes redeemed without their number (the JS SDK's verifyMobilePhone and resetPasswordBySmsCode), per
+# client IP: each guess could be any user's code. A person types a code once or twice.
+RATELIMIT_CODE_WITHOUT_NUMBER_PER_IP = env("RATELIMIT_CODE_WITHOUT_NUMBER_PER_IP", default="5/m")
+# Failed guesses of codes without their number, per app (from any client): past it the app's path is
+# closed (429) until the window has room again. Calls with the number, or with the user's session, stay open.
+CODE_WITHOUT_NUMBER_FAILURES_PER_APP = env("CODE_WITHOUT_NUMBER_FAILURES_PER_APP", default="20/h")
 # Captcha calls, per client IP. A person asks for a captcha (and its image) once or twice per SMS
 # and answers it once; a bot guessing answers or farming images hits these first.
 RATELIMIT_CAPTCHA_PER_IP = env("RATELIMIT_CAPTCHA_PER_IP", default="200/m")  # requestCaptcha

@@ -126,16 +126,15 @@ def request_phone_verification(*, app: App, phone: str, validate_token: str | No
     codes.request_code(app=app, phone=phone, purpose=Purpose.VERIFY_PHONE, validate_token=validate_token)
 
 
-def verify_phone(*, app: App, code, phone: str | None = None, session_user: EndUser | None = None) -> EndUser:
-    """Mark a number verified by its code. Without the number, the code tells it (JS SDK)."""
+def verify_phone(*, app: App, code, phone: str | None = None, prefer_phone: str | None = None) -> EndUser:
+    """Mark a number verified by its code. Without the number, the code tells it (JS SDK), the
+    logged-in caller's number (`prefer_phone`) first."""
     if phone is not None:
         user = _user_with_phone(app=app, phone=phone)
         codes.verify_code(app=app, phone=phone, purpose=Purpose.VERIFY_PHONE, code=code)
     else:
-        preferred = session_user.mobile_phone_number if session_user else ""
-        phone = codes.verify_code_without_number(
-            app=app, purpose=Purpose.VERIFY_PHONE, code=code, prefer_phone=preferred or None,
-        )
+        phone = codes.verify_code_without_number(app=app, purpose=Purpose.VERIFY_PHONE, code=code,
+                                                 prefer_phone=prefer_phone)
         user = _user_with_phone(app=app, phone=phone)
     return _mark_phone_verified(app=app, user=user, phone=phone)
 
@@ -172,8 +171,10 @@ def request_password_reset_code(*, app: App, phone: str, validate_token: str | N
     codes.request_code(app=app, phone=phone, purpose=Purpose.RESET_PASSWORD, validate_token=validate_token)
 
 
-def reset_password_with_code(*, app: App, code, password, phone: str | None = None) -> EndUser:
-    """Set a new password with a reset code (every session of the user ends, and so does a lockout)."""
+def reset_password_with_code(*, app: App, code, password, phone: str | None = None,
+                             prefer_phone: str | None = None) -> EndUser:
+    """Set a new password with a reset code (every session of the user ends, and so does a lockout).
+    Without the number, the code tells it (JS SDK), the logged-in caller's number (`prefer_phone`) first."""
     password = non_empty_string(password)
     if password is None:
         raise LeanCloudError(Errors.PASSWORD_MISSING)
@@ -182,7 +183,8 @@ def reset_password_with_code(*, app: App, code, password, phone: str | None = No
         _check_reset_allowed(app=app, user=user)
         codes.verify_code(app=app, phone=phone, purpose=Purpose.RESET_PASSWORD, code=code)
     else:
-        phone = codes.verify_code_without_number(app=app, purpose=Purpose.RESET_PASSWORD, code=code)
+        phone = codes.verify_code_without_number(app=app, purpose=Purpose.RESET_PASSWORD, code=code,
+                                                 prefer_phone=prefer_phone)
         user = _user_with_phone(app=app, phone=phone)
         _check_reset_allowed(app=app, user=user)
     sessions.set_password(app=app, user=user, password=password)

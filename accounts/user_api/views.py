@@ -105,6 +105,14 @@ class UserAPIView(LeanCloudView):
         """The caller's end user, or None: a missing, ended or foreign `X-LC-Session` is no one."""
         return selectors.user_by_session_token(app=request.auth.app, token=session_token(request))
 
+    def caller_phone_for_code(self, request) -> str | None:
+        """For a call that redeems a code without its number: the logged-in caller's number, which
+        the code is checked against first (`codes.verify_code_without_number`). Such a call spends
+        the client's budget of calls without a number (429 past it)."""
+        enforce_ip_budget(request, IpBudget.CODE_WITHOUT_NUMBER)
+        caller = self.session_user(request)
+        return (caller.mobile_phone_number or None) if caller else None
+
     def require_session_user(self, request):
         user = self.session_user(request)
         if user is None:
@@ -335,7 +343,8 @@ class RequestMobilePhoneVerifyView(SendCodeView):
 class VerifyMobilePhoneView(UserAPIView):
     class InputSerializer(fields.Params):
         mobilePhoneNumber = fields.PhoneField(
-            help_text="E.164; without it the code tells the number (the JS SDK sends `null`).")
+            help_text="E.164; without it the code tells the number, the logged-in user's first (the JS SDK "
+                      "sends `null`).")
 
     @extend_schema(
         summary="Verify a user's number with its code", tags=TAGS, parameters=[CODE_IN_PATH],
@@ -345,11 +354,8 @@ class VerifyMobilePhoneView(UserAPIView):
     )
     def post(self, request, code):
         phone = self.InputSerializer.parse(self.params(request))["mobilePhoneNumber"]
-        session_user = None
-        if phone is None:
-            enforce_ip_budget(request, IpBudget.CODE_WITHOUT_NUMBER)
-            session_user = self.session_user(request)
-        user = phone_flows.verify_phone(app=request.auth.app, code=code, phone=phone, session_user=session_user)
+        preferred = self.caller_phone_for_code(request) if phone is None else None
+        user = phone_flows.verify_phone(app=request.auth.app, code=code, phone=phone, prefer_phone=preferred)
         return Response({"objectId": user.object_id, "updatedAt": iso_date(user.updated_at)})
 
 
@@ -368,7 +374,8 @@ class RequestPasswordResetBySmsCodeView(SendCodeView):
 
 class ResetPasswordBySmsCodeView(UserAPIView):
     class InputSerializer(fields.Params):
-        mobilePhoneNumber = fields.PhoneField(help_text="E.164; without it the code tells the number (JS SDK).")
+        mobilePhoneNumber = fields.PhoneField(
+            help_text="E.164; without it the code tells the number, the logged-in user's first (JS SDK).")
         # Checked by the service, after the per-IP budget of a code without its number (201 when missing).
         password = fields.NonEmptyString(required=True, help_text="The new password; missing or empty: 201.")
 
@@ -382,9 +389,9 @@ class ResetPasswordBySmsCodeView(UserAPIView):
     def put(self, request, code):
         params = self.InputSerializer.parse(self.params(request))
         phone = params["mobilePhoneNumber"]
-        if phone is None:
-            enforce_ip_budget(request, IpBudget.CODE_WITHOUT_NUMBER)
-        phone_flows.reset_password_with_code(app=request.auth.app, code=code, password=params["password"], phone=phone)
+        preferred = self.caller_phone_for_code(request) if phone is None else None
+        phone_flows.reset_password_with_code(app=request.auth.app, code=code, password=params["password"], phone=phone,
+                                             prefer_phone=preferred)
         return Response({})
 
 
