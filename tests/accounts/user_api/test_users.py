@@ -61,7 +61,8 @@ def test_a_client_cannot_sign_up_with_verified_flags_but_the_master_key_can(lc, 
     ({"username": "bob"}, Errors.PASSWORD_MISSING),
     ({"username": "bob", "password": ""}, Errors.PASSWORD_MISSING),
     ({"username": "bob", "password": "p", "mobilePhoneNumber": "12345"}, Errors.INVALID_PHONE),
-], ids=["no-username", "empty-username", "no-password", "empty-password", "bad-number"])
+    ({"username": "bob", "password": "p", "mobilePhoneNumber": "+86 10 6552 9988"}, Errors.INVALID_PHONE),
+], ids=["no-username", "empty-username", "no-password", "empty-password", "bad-number", "fixed-line"])
 def test_sign_up_refuses_missing_fields_and_bad_numbers(lc, body, error):
     assert_error(lc.post("/1.1/users", body), error)
     assert not EndUser.objects.exists()
