@@ -51,6 +51,17 @@ class UserSerializer(serializers.Serializer):
     updatedAt = fields.Passthrough(schema=DATE, required=True)
 
 
+class PublicUserSerializer(serializers.Serializer):
+    """An end user as anyone but itself and the master key sees it: no number, email, flag or custom field."""
+
+    additional_properties = False
+
+    objectId = fields.Passthrough(schema=OBJECT_ID, required=True)
+    username = fields.Passthrough(schema={"type": "string", "description": "Absent when it is a phone number."})
+    createdAt = fields.Passthrough(schema=DATE, required=True)
+    updatedAt = fields.Passthrough(schema=DATE, required=True)
+
+
 class SignedUpSerializer(serializers.Serializer):
     additional_properties = False
 
@@ -223,12 +234,19 @@ class UserDetailView(UserAPIView):
         new = fields.Flag(help_text="`true`: answer with the whole user.")
         fetchWhenSave = fields.Flag(help_text="`true`: answer with the whole user.")
 
-    @extend_schema(summary="A user", tags=TAGS, parameters=[ID_IN_PATH],
-                   responses=answers({200: UserSerializer}, Errors.USER_NOT_FOUND))
+    @extend_schema(
+        summary="A user: the whole user to itself (its session) and the master key, its public fields to anyone else",
+        tags=TAGS, parameters=[ID_IN_PATH], auth=[*WITH_SESSION, *APP_KEYS],
+        responses=answers(
+            {200: PolymorphicProxySerializer("UserOrPublicUser", [UserSerializer, PublicUserSerializer], None, many=False)},
+            Errors.USER_NOT_FOUND,
+        ),
+    )
     def get(self, request, object_id):
         user = self.target(request, object_id)
-        public = not request.auth.is_master and not self.is_caller(request, user)
-        return Response(user.as_leancloud(public=public))
+        if request.auth.is_master or self.is_caller(request, user):
+            return Response(user.as_leancloud())
+        return Response(user.as_public())
 
     @extend_schema(
         summary="Change a user (its own session, or the master key)", tags=TAGS,

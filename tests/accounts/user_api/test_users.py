@@ -6,7 +6,7 @@ import pytest
 
 from accounts.models import EndUser, Session
 from smsplatform.errors import Errors
-from tests.accounts.support import sign_up
+from tests.accounts.support import sign_up, sign_up_by_phone
 from tests.factories import EndUserFactory
 from tests.support import assert_error, session, unique_phone
 
@@ -206,14 +206,40 @@ def test_tokens_are_stored_hashed(lc):
 
 # --- one user ----------------------------------------------------------------------------------------------
 
-def test_anyone_with_the_app_key_can_get_a_user_without_its_session(lc):
-    body = sign_up(lc, "alice", nickname="Al")
-    got = lc.get(f"/1.1/users/{body['objectId']}")
-    assert got.status_code == 200
-    assert got.json()["username"] == "alice" and got.json()["nickname"] == "Al"
-    assert "sessionToken" not in got.json() and "password" not in got.json()
-    assert lc.get(f"/1.1/classes/_User/{body['objectId']}").json()["objectId"] == body["objectId"]
+PUBLIC = {"objectId", "username", "createdAt", "updatedAt"}
+
+
+@pytest.mark.parametrize("path", ["/1.1/users/{}", "/1.1/classes/_User/{}"])
+def test_a_stranger_sees_only_a_users_public_fields(lc, path):
+    """With the app key alone, or another user's session: the objectId, the username and the dates;
+    never the number, the email, the flags or a custom field (Parse Server's protectedFields)."""
+    body = sign_up(lc, "alice", email="alice@example.com", mobilePhoneNumber=unique_phone(), nickname="Al",
+                   profile={"city": "杭州"})
+    bob = sign_up(lc, "bob")
+    url = path.format(body["objectId"])
+    for headers in ({}, session(bob["sessionToken"]), session("0" * 25)):
+        got = lc.get(url, **headers)
+        assert got.status_code == 200
+        assert set(got.json()) == PUBLIC, headers
+        assert got.json()["username"] == "alice" and got.json()["objectId"] == body["objectId"]
     assert_error(lc.get("/1.1/users/ffffffffffffffffffffffff"), Errors.USER_NOT_FOUND)
+
+
+def test_the_user_itself_and_the_master_key_see_every_field(lc, lc_master):
+    phone = unique_phone()
+    body = sign_up(lc, "alice", email="alice@example.com", mobilePhoneNumber=phone, nickname="Al")
+    for client, headers in ((lc, session(body["sessionToken"])), (lc_master, {})):
+        shown = client.get(f"/1.1/users/{body['objectId']}", **headers).json()
+        assert (shown["mobilePhoneNumber"], shown["email"], shown["nickname"]) == (phone, "alice@example.com", "Al")
+        assert shown["mobilePhoneVerified"] is False and "sessionToken" not in shown and "password" not in shown
+
+
+def test_a_stranger_does_not_read_a_number_from_the_username_it_gave_the_user(lc, outbox):
+    """usersByMobilePhone names a new user after its number: that username is not shown to strangers."""
+    user = sign_up_by_phone(lc, outbox)
+    shown = lc.get(f"/1.1/users/{user['objectId']}").json()
+    assert set(shown) == PUBLIC - {"username"}
+    assert user["mobilePhoneNumber"] not in str(shown)
 
 
 @pytest.mark.parametrize("path", ["/1.1/users/{}", "/1.1/classes/_User/{}?fetchWhenSave=false"])
@@ -249,7 +275,7 @@ def test_no_one_else_changes_or_deletes_a_user_but_the_master_key_can(lc, lc_mas
             assert_error(call(), Errors.SESSION_REQUIRED)
     assert lc_master.put(url, {"nickname": "set by master", "mobilePhoneNumber": unique_phone(),
                                "mobilePhoneVerified": True}).status_code == 200
-    shown = lc.get(url).json()
+    shown = lc_master.get(url).json()
     assert shown["nickname"] == "set by master" and shown["mobilePhoneVerified"] is True
     assert lc_master.delete(f"/1.1/users/{bob['objectId']}").json() == {}
     assert_error(lc.get(f"/1.1/users/{bob['objectId']}"), Errors.USER_NOT_FOUND)
@@ -261,7 +287,7 @@ def test_a_client_cannot_mark_its_own_number_verified(lc):
     response = lc.put(f"/1.1/users/{body['objectId']}", {"mobilePhoneVerified": True, "emailVerified": True},
                       **session(body["sessionToken"]))
     assert response.status_code == 200
-    assert lc.get(f"/1.1/users/{body['objectId']}").json()["mobilePhoneVerified"] is False
+    assert lc.get(f"/1.1/users/{body['objectId']}", **session(body["sessionToken"])).json()["mobilePhoneVerified"] is False
 
 
 def test_changing_the_number_unverifies_it_and_taken_values_are_refused(lc, lc_master):
@@ -275,10 +301,10 @@ def test_changing_the_number_unverifies_it_and_taken_values_are_refused(lc, lc_m
     assert_error(lc.put(f"/1.1/users/{bob['objectId']}", {"mobilePhoneNumber": phone},
                         **session(bob["sessionToken"])), Errors.PHONE_TAKEN)
     assert_error(lc.put(url, {"mobilePhoneNumber": "999"}, **mine), Errors.INVALID_PHONE)
-    assert lc.get(url).json()["mobilePhoneVerified"] is True
+    assert lc.get(url, **mine).json()["mobilePhoneVerified"] is True
     new_phone = unique_phone()
     assert lc.put(url, {"mobilePhoneNumber": new_phone}, **mine).status_code == 200
-    shown = lc.get(url).json()
+    shown = lc.get(url, **mine).json()
     assert shown["mobilePhoneNumber"] == new_phone and shown["mobilePhoneVerified"] is False
 
 
