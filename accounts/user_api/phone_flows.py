@@ -87,7 +87,9 @@ def log_in_with_sms_code(*, app: App, phone: str, code) -> tuple[EndUser, str]:
 def sign_up_or_log_in_with_phone(*, app: App, phone: str, code, fields: dict) -> tuple[EndUser, str]:
     """`usersByMobilePhone`: log in the number's user, or make one with a verified number.
 
-    `username`, `password` and other fields count only when a user is made.
+    `username`, `password` and other fields count only when a user is made. The code proves the
+    number: an existing user's unverified number becomes verified, and what its unproven claimant
+    set up ends (`_take_back_with_proven_number`).
     """
     user = selectors.user_by_phone(app=app, phone=phone)
 
@@ -96,6 +98,8 @@ def sign_up_or_log_in_with_phone(*, app: App, phone: str, code, fields: dict) ->
 
     if user is not None:
         sessions.guard_login(app=app, user=user, check=verify)
+        if not user.mobile_phone_verified:
+            user = _take_back_with_proven_number(app=app, user=user, phone=phone)
         return user, sessions.new_session(user)
     verify()
     user = EndUser(app=app, username=phone, custom={})
@@ -109,6 +113,15 @@ def sign_up_or_log_in_with_phone(*, app: App, phone: str, code, fields: dict) ->
         token = sessions.new_session(user)
         _queue_on_verified(app=app, user=user)
     return user, token
+
+
+def _take_back_with_proven_number(*, app: App, user: EndUser, phone: str) -> EndUser:
+    """A code proved a number that its user had not verified: whoever set the account up with it
+    (a password, sessions) never proved it, and may be someone else (pre-hijacking). The number is
+    verified, and that claimant's password and every session end (the caller gets a new session)."""
+    with transaction.atomic():
+        sessions.set_password(app=app, user=user, password=None)
+        return _mark_phone_verified(app=app, user=user, phone=phone)
 
 
 def _user_with_phone(*, app: App, phone: str) -> EndUser:
