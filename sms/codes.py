@@ -1,7 +1,8 @@
 """Verification codes: making one with its message, and accepting it once.
 
 A code is six digits from a CSPRNG, kept as a keyed hash, compared in constant time, single-use,
-expiring after its ttl, and dead after MAX_WRONG_GUESSES wrong guesses. A newer code for the same
+expiring after its ttl, and dead after MAX_WRONG_GUESSES wrong guesses (the app's test number's
+fixed code, which never dies, is locked for a while instead: `test_code_rules`). A newer code for the same
 (app, number, purpose) replaces the older one.
 """
 from datetime import timedelta
@@ -104,8 +105,27 @@ def _use_code(*, live, code_id: int, code_hash: str, message_id: int | None, now
 
 
 def _is_test_code(app, code: str) -> bool:
-    """The app's test number has a fixed code, which always verifies."""
+    """The app's test number has a fixed code, which verifies as often as it is given."""
     return bool(app.test_phone_number) and same_secret(code, app.test_phone_code)
+
+
+def test_code_rules(*, app) -> list[Rule]:
+    """Wrong guesses of the app's test number's fixed code: it never dies, so MAX_WRONG_GUESSES of
+    them lock it instead (603, the right code too) until TEST_CODE_LOCKOUT_SECONDS after the last."""
+    return [Rule(f"app:{app.id}:test-code:wrong-guesses", settings.TEST_CODE_LOCKOUT_SECONDS,
+                 VerificationCode.MAX_WRONG_GUESSES, Errors.INVALID_SMS_CODE, anchored=True)]
+
+
+def _check_test_code(app, code: str) -> None:
+    """603 unless `code` is the test number's fixed code and it is not locked (`test_code_rules`).
+
+    Every guess is counted before it is checked and given back when right, so simultaneous guesses
+    cannot slip past the lockout."""
+    limiter = get_limiter()
+    with limiter.holding(test_code_rules(app=app), keep_on=(LeanCloudError,)) as held:
+        if not _is_test_code(app, code):
+            raise LeanCloudError(Errors.INVALID_SMS_CODE)
+    limiter.release(held)
 
 
 def _well_formed(code) -> bool:
@@ -120,9 +140,8 @@ def verify_code_for_any(*, app, phone: str, purposes: list[str], code: str) -> s
     if not _well_formed(code):
         raise LeanCloudError(Errors.INVALID_SMS_CODE)
     if app.is_test_number(phone):
-        if _is_test_code(app, code):
-            return purposes[0]
-        raise LeanCloudError(Errors.INVALID_SMS_CODE)
+        _check_test_code(app, code)
+        return purposes[0]
     now = timezone.now()
     live = _live_codes(app=app, now=now).filter(phone=phone, purpose__in=purposes)
     rows = list(live.values_list("id", "purpose", "code_hash", "message_id"))
@@ -176,5 +195,6 @@ def _find_code_without_number(*, app, purpose: str, code: str) -> str:
         _use_code(live=live, code_id=code_id, code_hash=code_hash, message_id=message_id, now=now)
         return phone
     if _is_test_code(app, code):
+        _check_test_code(app, code)
         return app.test_phone_number
     raise LeanCloudError(Errors.INVALID_SMS_CODE)

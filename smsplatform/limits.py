@@ -218,6 +218,8 @@ class IpBudget(Enum):
     SMS = ("sms", "RATELIMIT_SMS_PER_IP")
     # Codes redeemed without their number could be any number's: a budget of their own, far below the SMS one.
     CODE_WITHOUT_NUMBER = ("sms-code-without-number", "RATELIMIT_CODE_WITHOUT_NUMBER_PER_IP")
+    # Codes checked with their number (verifySmsCode, ...): a wrong one counts against its code too.
+    CODE = ("sms-code", "RATELIMIT_CODE_PER_IP")
     CAPTCHA = ("captcha", "RATELIMIT_CAPTCHA_PER_IP")
     CAPTCHA_IMAGE = ("captcha-image", "RATELIMIT_CAPTCHA_IMAGE_PER_IP")
     VERIFY_CAPTCHA = ("captcha-verify", "RATELIMIT_VERIFY_CAPTCHA_PER_IP")

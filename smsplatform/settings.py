@@ -139,6 +139,10 @@ SMS_CARRIERS = env.list("SMS_CARRIERS", default=["console"])
 # The console carrier appends each message as a JSON line to this file when it is set.
 SMS_CONSOLE_OUTBOX = env("SMS_CONSOLE_OUTBOX", default="")
 
+# The app's test number's fixed code never dies: five wrong guesses within this many seconds lock it
+# (603, the right code too) until this many seconds after the last one.
+TEST_CODE_LOCKOUT_SECONDS = env.int("TEST_CODE_LOCKOUT_SECONDS", default=15 * 60)
+
 # --- Captcha (django-simple-captcha draws the challenges) -----------------------------------------
 # Each requestCaptcha picks its own length (size) and image size (width, height): they are passed per
 # challenge, not set here. Images are drawn at the font's natural size and scaled to width x height.
@@ -153,6 +157,8 @@ CAPTCHA_TIMEOUT = 3  # minutes: the longest ttl; each challenge stores its own e
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 # Calls that send an SMS, per client IP: "<count>/<s|m|h|d>", or "" for no limit.
 RATELIMIT_SMS_PER_IP = env("RATELIMIT_SMS_PER_IP", default="100/m")
+# Codes checked with their number (verifySmsCode), per client IP.
+RATELIMIT_CODE_PER_IP = env("RATELIMIT_CODE_PER_IP", default="60/m")
 # Codes redeemed without their number (the JS SDK's verifyMobilePhone and resetPasswordBySmsCode), per
 # client IP: each guess could be any user's code. A person types a code once or twice.
 RATELIMIT_CODE_WITHOUT_NUMBER_PER_IP = env("RATELIMIT_CODE_WITHOUT_NUMBER_PER_IP", default="5/m")
