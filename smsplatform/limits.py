@@ -220,6 +220,12 @@ class IpBudget(Enum):
     CODE_WITHOUT_NUMBER = ("sms-code-without-number", "RATELIMIT_CODE_WITHOUT_NUMBER_PER_IP")
     # Codes checked with their number (verifySmsCode, ...): a wrong one counts against its code too.
     CODE = ("sms-code", "RATELIMIT_CODE_PER_IP")
+    # Password checks (/login, updatePassword): they tell registered names from unknown ones, and cost a hash.
+    LOGIN = ("login", "RATELIMIT_LOGIN_PER_IP")
+    # Sign-ups (POST /users, /classes/_User): each costs a password hash.
+    SIGNUP = ("signup", "RATELIMIT_SIGNUP_PER_IP")
+    # Changes of a user (PUT /users/<id>).
+    USER_UPDATE = ("user-update", "RATELIMIT_USER_UPDATE_PER_IP")
     CAPTCHA = ("captcha", "RATELIMIT_CAPTCHA_PER_IP")
     CAPTCHA_IMAGE = ("captcha-image", "RATELIMIT_CAPTCHA_IMAGE_PER_IP")
     VERIFY_CAPTCHA = ("captcha-verify", "RATELIMIT_VERIFY_CAPTCHA_PER_IP")

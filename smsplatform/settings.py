@@ -157,8 +157,16 @@ CAPTCHA_TIMEOUT = 3  # minutes: the longest ttl; each challenge stores its own e
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 # Calls that send an SMS, per client IP: "<count>/<s|m|h|d>", or "" for no limit.
 RATELIMIT_SMS_PER_IP = env("RATELIMIT_SMS_PER_IP", default="100/m")
-# Codes checked with their number (verifySmsCode), per client IP.
+# Codes checked with their number (verifySmsCode, usersByMobilePhone, verifyMobilePhone,
+# resetPasswordBySmsCode, changePhoneNumber), per client IP.
 RATELIMIT_CODE_PER_IP = env("RATELIMIT_CODE_PER_IP", default="60/m")
+# Password checks (/login by password or SMS code, updatePassword), per client IP: a burst of them tells
+# registered names and numbers from unknown ones, and each costs a password hash.
+RATELIMIT_LOGIN_PER_IP = env("RATELIMIT_LOGIN_PER_IP", default="30/m")
+# Sign-ups (POST /users, /classes/_User), per client IP: each costs a password hash.
+RATELIMIT_SIGNUP_PER_IP = env("RATELIMIT_SIGNUP_PER_IP", default="20/m")
+# Changes of a user (PUT /users/<id>), per client IP.
+RATELIMIT_USER_UPDATE_PER_IP = env("RATELIMIT_USER_UPDATE_PER_IP", default="60/m")
 # Codes redeemed without their number (the JS SDK's verifyMobilePhone and resetPasswordBySmsCode), per
 # client IP: each guess could be any user's code. A person types a code once or twice.
 RATELIMIT_CODE_WITHOUT_NUMBER_PER_IP = env("RATELIMIT_CODE_WITHOUT_NUMBER_PER_IP", default="5/m")

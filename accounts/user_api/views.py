@@ -116,10 +116,14 @@ class UserAPIView(LeanCloudView):
         """The caller's end user, or None: a missing, ended or foreign `X-LC-Session` is no one."""
         return selectors.user_by_session_token(app=request.auth.app, token=session_token(request))
 
-    def caller_phone_for_code(self, request) -> str | None:
-        """For a call that redeems a code without its number: the logged-in caller's number, which
-        the code is checked against first (`codes.verify_code_without_number`). Such a call spends
-        the client's budget of calls without a number (429 past it)."""
+    def spend_code_budget(self, request, phone: str | None) -> str | None:
+        """Spend the client's budget of calls that check a code (429 past it): with its number,
+        RATELIMIT_CODE_PER_IP; without it, the smaller one of such calls, and then the logged-in
+        caller's number is returned, which the code is checked against first
+        (`codes.verify_code_without_number`)."""
+        if phone is not None:
+            enforce_ip_budget(request, IpBudget.CODE)
+            return None
         enforce_ip_budget(request, IpBudget.CODE_WITHOUT_NUMBER)
         caller = self.session_user(request)
         return (caller.mobile_phone_number or None) if caller else None
@@ -158,6 +162,7 @@ class SignUpView(UserAPIView):
         responses=answers({201: SignedUpSerializer}, *BODY_ERRORS, Errors.TOO_MANY_REQUESTS),
     )
     def post(self, request):
+        enforce_ip_budget(request, IpBudget.SIGNUP)
         body = self.InputSerializer.parse(request.data)
         user, token = phone_flows.sign_up(
             app=request.auth.app, fields=body["fields"], is_master=request.auth.is_master,
@@ -171,7 +176,7 @@ class SignUpView(UserAPIView):
 
 
 LOGIN_ERRORS = (
-    Errors.USERNAME_MISSING, Errors.PASSWORD_MISSING, Errors.PASSWORD_MISMATCH, Errors.USER_NOT_FOUND,
+    Errors.TOO_MANY_REQUESTS, Errors.USERNAME_MISSING, Errors.PASSWORD_MISSING, Errors.PASSWORD_MISMATCH, Errors.USER_NOT_FOUND,
     Errors.PHONE_MISSING, Errors.INVALID_PHONE, Errors.PHONE_USER_NOT_FOUND, Errors.PHONE_NOT_VERIFIED,
     Errors.LOGIN_LOCKED, Errors.OPERATION_FORBIDDEN, Errors.INVALID_SMS_CODE, Errors.MALFORMED_JSON,
 )
@@ -200,6 +205,7 @@ class LoginView(UserAPIView):
     @extend_schema(methods=["POST"], summary="Log in", tags=TAGS, request=json_body(InputSerializer),
                    responses=answers({200: UserSerializer}, *LOGIN_ERRORS))
     def post(self, request):
+        enforce_ip_budget(request, IpBudget.LOGIN)
         params = self.InputSerializer.parse(self.params(request))
         user, token = phone_flows.log_in(app=request.auth.app, login=params["login"], phone=params["phone"])
         return Response(user.as_leancloud(session_token=token))
@@ -257,6 +263,7 @@ class UserDetailView(UserAPIView):
         ),
     )
     def put(self, request, object_id):
+        enforce_ip_budget(request, IpBudget.USER_UPDATE)
         user = self.target(request, object_id)
         self.require_may_alter(request, user)
         body = self.InputSerializer.parse(request.data)
@@ -296,10 +303,11 @@ class UpdatePasswordView(UserAPIView):
     @extend_schema(
         summary="Change the password (the old one given)", tags=TAGS, parameters=[ID_IN_PATH],
         request=json_body(InputSerializer),
-        responses=answers({200: UserSerializer}, Errors.USER_NOT_FOUND, Errors.SESSION_REQUIRED, Errors.PASSWORD_MISSING,
-                          Errors.PASSWORD_MISMATCH, Errors.LOGIN_LOCKED, Errors.MALFORMED_JSON),
+        responses=answers({200: UserSerializer}, Errors.TOO_MANY_REQUESTS, Errors.USER_NOT_FOUND, Errors.SESSION_REQUIRED,
+                          Errors.PASSWORD_MISSING, Errors.PASSWORD_MISMATCH, Errors.LOGIN_LOCKED, Errors.MALFORMED_JSON),
     )
     def put(self, request, object_id):
+        enforce_ip_budget(request, IpBudget.LOGIN)
         user = self.target(request, object_id)
         self.require_may_alter(request, user)
         params = self.InputSerializer.parse(self.params(request))
@@ -323,11 +331,12 @@ class UsersByMobilePhoneView(UserAPIView):
 
     @extend_schema(
         summary="Sign up or log in with a number and its code", tags=TAGS, request=json_body(InputSerializer),
-        responses=answers({200: UserSerializer}, Errors.PHONE_MISSING, Errors.INVALID_PHONE, Errors.INVALID_SMS_CODE,
-                          Errors.LOGIN_LOCKED, *BODY_ERRORS),
+        responses=answers({200: UserSerializer}, Errors.PHONE_MISSING, Errors.INVALID_PHONE, Errors.TOO_MANY_REQUESTS,
+                          Errors.INVALID_SMS_CODE, Errors.LOGIN_LOCKED, *BODY_ERRORS),
     )
     def post(self, request):
         params = self.InputSerializer.parse(self.params(request))
+        self.spend_code_budget(request, params["mobilePhoneNumber"])
         user, token = phone_flows.sign_up_or_log_in_with_phone(
             app=request.auth.app, phone=params["mobilePhoneNumber"], code=params["smsCode"],
             fields=dict(request.data),  # the body's fields (not the query's) make a new user
@@ -372,7 +381,7 @@ class VerifyMobilePhoneView(UserAPIView):
     )
     def post(self, request, code):
         phone = self.InputSerializer.parse(self.params(request))["mobilePhoneNumber"]
-        preferred = self.caller_phone_for_code(request) if phone is None else None
+        preferred = self.spend_code_budget(request, phone)
         user = phone_flows.verify_phone(app=request.auth.app, code=code, phone=phone, prefer_phone=preferred)
         return Response({"objectId": user.object_id, "updatedAt": iso_date(user.updated_at)})
 
@@ -407,7 +416,7 @@ class ResetPasswordBySmsCodeView(UserAPIView):
     def put(self, request, code):
         params = self.InputSerializer.parse(self.params(request))
         phone = params["mobilePhoneNumber"]
-        preferred = self.caller_phone_for_code(request) if phone is None else None
+        preferred = self.spend_code_budget(request, phone)
         phone_flows.reset_password_with_code(app=request.auth.app, code=code, password=params["password"], phone=phone,
                                              prefer_phone=preferred)
         return Response({})
@@ -445,10 +454,11 @@ class ChangePhoneNumberView(UserAPIView):
         summary="Give a logged-in user the number its code went to", tags=TAGS, auth=WITH_SESSION,
         request=json_body(InputSerializer),
         responses=answers({200: EmptySerializer}, Errors.SESSION_REQUIRED, Errors.PHONE_MISSING, Errors.INVALID_PHONE,
-                          Errors.PHONE_TAKEN, Errors.INVALID_SMS_CODE, Errors.MALFORMED_JSON),
+                          Errors.TOO_MANY_REQUESTS, Errors.PHONE_TAKEN, Errors.INVALID_SMS_CODE, Errors.MALFORMED_JSON),
     )
     def post(self, request):
         user = self.require_session_user(request)
         params = self.InputSerializer.parse(self.params(request))
+        self.spend_code_budget(request, params["mobilePhoneNumber"])
         phone_flows.change_phone(app=request.auth.app, user=user, phone=params["mobilePhoneNumber"], code=params["code"])
         return Response({})
