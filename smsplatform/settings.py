@@ -153,6 +153,13 @@ CAPTCHA_IMAGE_SIZE = None
 CAPTCHA_2X_IMAGE = True  # the library's scale 2, which images about 60 px high are drawn at
 CAPTCHA_TIMEOUT = 3  # minutes: the longest ttl; each challenge stores its own expiry
 
+# --- The size of what clients send ---------------------------------------------------------------
+# Bytes of a request body: past it, 413 (code 116), before a byte past it is read. The API's bodies
+# are a few hundred bytes.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=8192)
+# Bytes of an end user's custom fields, as JSON: past it a sign-up or change is 413 (code 116).
+USER_CUSTOM_FIELDS_MAX_BYTES = env.int("USER_CUSTOM_FIELDS_MAX_BYTES", default=4096)
+
 # --- Per-client-IP flow control (django-ratelimit) -------------------------------------------------
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 # Calls that send an SMS, per client IP: "<count>/<s|m|h|d>", or "" for no limit.

@@ -1,6 +1,9 @@
 """The `_User` body (built-in fields, custom fields and LeanCloud's field operations), sign-up, update."""
+import json
+import re
 from typing import Callable
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -11,6 +14,8 @@ from smsplatform.phone import phone_from_param
 from ..models import App, EndUser
 from .sessions import new_session
 
+# A custom field's name, as LeanCloud takes it (else 105).
+CUSTOM_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 # Keys of a `_User` body that are never stored among its custom fields.
 NOT_STORED = {"objectId", "createdAt", "updatedAt", "sessionToken", "smsCode", "validate_token", "salt",
               "className", "__type"}
@@ -19,6 +24,14 @@ _DELETE = object()
 # Called with the user as it will be saved and the built-in fields that change, before anything is
 # written: it may refuse (raise) the save.
 BeforeSave = Callable[[EndUser, set[str]], None]
+
+
+def check_custom_fields(custom: dict) -> None:
+    """413 (116) when a user's custom fields, as stored, take more than USER_CUSTOM_FIELDS_MAX_BYTES
+    of JSON: a body is bounded, but operations (`Add`) make fields grow from one change to the next."""
+    limit = settings.USER_CUSTOM_FIELDS_MAX_BYTES
+    if len(json.dumps(custom, ensure_ascii=False, separators=(",", ":")).encode()) > limit:
+        raise LeanCloudError(Errors.OBJECT_TOO_LARGE, f"A user's custom fields may take at most {limit} bytes of JSON.")
 
 
 def _is_delete(value) -> bool:
@@ -88,11 +101,14 @@ def assign(user: EndUser, fields: dict, *, is_master: bool) -> set[str]:
                 setattr(user, "email_verified" if key == "emailVerified" else "mobile_phone_verified", value is True)
                 changed.add(key)
         else:
+            if not CUSTOM_KEY.fullmatch(key):
+                raise LeanCloudError(Errors.INVALID_KEY_NAME)
             new = _apply_operation(custom.get(key), value)
             if new is _DELETE:
                 custom.pop(key, None)
             else:
                 custom[key] = new
+    check_custom_fields(custom)
     user.custom = custom
     # A flag cannot claim what is not there.
     user.email_verified = user.email_verified and bool(user.email)

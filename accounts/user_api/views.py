@@ -29,6 +29,7 @@ BODY_ERRORS = (
     Errors.USERNAME_MISSING, Errors.PASSWORD_MISSING, Errors.INVALID_PHONE, (Errors.BAD_REQUEST, "email must be a string."),
     (Errors.BAD_REQUEST, "The amount of an Increment must be a number."), (Errors.BAD_REQUEST, "Add needs a list of objects."),
     (Errors.BAD_REQUEST, "Unsupported operation 'Multiply'."), Errors.USERNAME_TAKEN, Errors.EMAIL_TAKEN, Errors.PHONE_TAKEN,
+    Errors.INVALID_KEY_NAME, (Errors.OBJECT_TOO_LARGE, "A user's custom fields may take at most 4096 bytes of JSON."),
     Errors.MALFORMED_JSON,
 )
 

@@ -1,4 +1,6 @@
 """LeanCloud's errors and the wire every call shares: `smsplatform/errors.py`, `smsplatform/api.py`."""
+import io
+import json
 import re
 
 import pytest
@@ -133,3 +135,43 @@ def test_api_can_be_mounted_under_a_prefix(lc, settings):
         settings.API_PREFIX = ""
         importlib.reload(smsplatform.urls)
         clear_url_caches()
+
+
+# --- the size of a request --------------------------------------------------------------------------
+
+TOO_LARGE = ErrorKind(116, "The object is too large.", 413)
+
+
+def test_a_body_over_the_limit_is_413_before_anything_is_done(lc, outbox, settings):
+    assert settings.API_MAX_BODY_BYTES == 8192
+    phone = unique_phone()
+    body = json.dumps({"mobilePhoneNumber": phone, "padding": "x" * 10_000_000})
+    response = lc.request("post", "/1.1/requestSmsCode", raw=body)
+    assert_error(response, Errors.OBJECT_TOO_LARGE, "The request body is larger than 8192 bytes.")
+    assert Errors.OBJECT_TOO_LARGE == TOO_LARGE
+    assert outbox.messages() == []
+
+
+def test_the_declared_length_is_checked_before_the_body_is_read(lc, settings):
+    """A Content-Length over the limit is refused without reading a byte of the body."""
+    settings.API_MAX_BODY_BYTES = 100
+
+    class Unread(io.BytesIO):
+        def read(self, *args):
+            raise AssertionError("the body was read")
+
+        readline = read
+
+    response = lc.request("post", "/1.1/requestSmsCode", raw="{}", CONTENT_LENGTH="10000000", **{"wsgi.input": Unread()})
+    assert_error(response, Errors.OBJECT_TOO_LARGE, "The request body is larger than 100 bytes.")
+
+
+def test_a_body_within_the_limit_is_read(lc, outbox, settings):
+    settings.API_MAX_BODY_BYTES = 200
+    phone = unique_phone()
+    body = json.dumps({"mobilePhoneNumber": phone})
+    body = body[:-1] + " " * (200 - len(body)) + "}"
+    assert len(body.encode()) == 200
+    assert lc.request("post", "/1.1/requestSmsCode", raw=body).status_code == 200
+    assert_error(lc.request("post", "/1.1/requestSmsCode", raw=body[:-1] + " }"), Errors.OBJECT_TOO_LARGE,
+                 "The request body is larger than 200 bytes.")

@@ -365,3 +365,30 @@ def test_third_party_login_data_is_shown_to_the_user_and_the_master_key_only(lc,
     assert lc.get(url, **session(body["sessionToken"])).json()["authData"]["weixin"]["openid"] == "o1"
     assert lc_master.get(url).json()["authData"]["weixin"]["access_token"] == "secret"
     assert "authData" in lc.get("/1.1/users/me", **session(body["sessionToken"])).json()
+
+
+# --- bounds of a user's fields -------------------------------------------------------------------------
+
+def test_custom_fields_are_bounded_in_size_however_they_grow(lc, settings):
+    assert settings.USER_CUSTOM_FIELDS_MAX_BYTES == 4096
+    assert_error(lc.post("/1.1/users", {"username": "alice", "password": "pw1", "bio": "x" * 4100}),
+                 Errors.OBJECT_TOO_LARGE, "A user's custom fields may take at most 4096 bytes of JSON.")
+    body = sign_up(lc, "alice", bio="短" * 100)
+    url, mine = f"/1.1/users/{body['objectId']}", session(body["sessionToken"])
+    grow = {"tags": {"__op": "Add", "objects": ["y" * 1000]}}
+    answers = [lc.put(url, grow, **mine).status_code for _ in range(4)]
+    assert answers == [200, 200, 200, 413]
+    assert_error(lc.put(url, grow, **mine), Errors.OBJECT_TOO_LARGE,
+                 "A user's custom fields may take at most 4096 bytes of JSON.")
+    assert len(EndUser.objects.get(object_id=body["objectId"]).custom["tags"]) == 3
+
+
+@pytest.mark.parametrize("key", ["1st", "has space", "has-dash", "点", "k" * 65])
+def test_a_custom_field_needs_a_leancloud_key_name(lc, key):
+    assert_error(lc.post("/1.1/users", {"username": "alice", "password": "pw1", key: 1}), Errors.INVALID_KEY_NAME)
+    assert not EndUser.objects.exists()
+
+
+def test_key_names_as_leancloud_takes_them(lc):
+    token = sign_up(lc, "alice", nick_name2="a", ACL={"*": {"read": True}}, k=1)["sessionToken"]
+    assert {"nick_name2", "ACL", "k"} <= set(lc.get("/1.1/users/me", **session(token)).json())
