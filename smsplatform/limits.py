@@ -226,6 +226,8 @@ class IpBudget(Enum):
     SIGNUP = ("signup", "RATELIMIT_SIGNUP_PER_IP")
     # Changes of a user (PUT /users/<id>).
     USER_UPDATE = ("user-update", "RATELIMIT_USER_UPDATE_PER_IP")
+    # Attempts to log in to the admin, whatever the username (the lockout counts failures per username).
+    ADMIN_LOGIN = ("admin-login", "RATELIMIT_ADMIN_LOGIN_PER_IP")
     CAPTCHA = ("captcha", "RATELIMIT_CAPTCHA_PER_IP")
     CAPTCHA_IMAGE = ("captcha-image", "RATELIMIT_CAPTCHA_IMAGE_PER_IP")
     VERIFY_CAPTCHA = ("captcha-verify", "RATELIMIT_VERIFY_CAPTCHA_PER_IP")
@@ -240,10 +242,15 @@ class IpBudget(Enum):
         return getattr(settings, self.setting)
 
 
-def enforce_ip_budget(request, budget: IpBudget) -> None:
-    """Count the call against the client IP's `budget`; past it, 429."""
+def over_ip_budget(request, budget: IpBudget) -> bool:
+    """Count the call against the client IP's `budget`: whether it is past it."""
     rate = budget.rate
     if not rate or not settings.RATELIMIT_ENABLE:
-        return
-    if is_ratelimited(request, group=budget.group, key="ip", rate=rate, increment=True):
+        return False
+    return is_ratelimited(request, group=budget.group, key="ip", rate=rate, increment=True)
+
+
+def enforce_ip_budget(request, budget: IpBudget) -> None:
+    """Count the call against the client IP's `budget`; past it, 429."""
+    if over_ip_budget(request, budget):
         raise LeanCloudError(Errors.TOO_MANY_REQUESTS)

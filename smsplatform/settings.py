@@ -185,6 +185,8 @@ CODE_WITHOUT_NUMBER_FAILURES_PER_APP = env("CODE_WITHOUT_NUMBER_FAILURES_PER_APP
 RATELIMIT_CAPTCHA_PER_IP = env("RATELIMIT_CAPTCHA_PER_IP", default="200/m")  # requestCaptcha
 RATELIMIT_CAPTCHA_IMAGE_PER_IP = env("RATELIMIT_CAPTCHA_IMAGE_PER_IP", default="200/m")  # captchaImage
 RATELIMIT_VERIFY_CAPTCHA_PER_IP = env("RATELIMIT_VERIFY_CAPTCHA_PER_IP", default="100/m")  # verifyCaptcha
+# Attempts to log in to the admin per client IP, whatever the username.
+RATELIMIT_ADMIN_LOGIN_PER_IP = env("RATELIMIT_ADMIN_LOGIN_PER_IP", default="30/h")
 # Behind a proxy: the request header that carries the client address, e.g. HTTP_X_FORWARDED_FOR.
 RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default=None)
 RATELIMIT_FAIL_OPEN = False
@@ -249,7 +251,17 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
-AUTH_PASSWORD_VALIDATORS = []
+# Staff passwords (the admin's users; end users' passwords are LeanCloud's business).
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# The admin's login: this many failed passwords for one username from one address lock that login
+# until ADMIN_LOGIN_LOCKOUT_SECONDS after the last failure (the right password is refused meanwhile).
+ADMIN_LOGIN_FAILURES_ALLOWED = env.int("ADMIN_LOGIN_FAILURES_ALLOWED", default=5)
+ADMIN_LOGIN_LOCKOUT_SECONDS = env.int("ADMIN_LOGIN_LOCKOUT_SECONDS", default=15 * 60)
 
 # Django's defaults, then LeanCloud's hash for imported users (rehashed with the first at login).
 PASSWORD_HASHERS = [

@@ -3,6 +3,10 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from . import views
+from .admin_tools import ThrottledAdminAuthenticationForm
+
+# The admin's login counts failures and locks out guessers.
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 api_urlpatterns = [
     path("date", views.ServerDateView.as_view()),
