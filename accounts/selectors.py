@@ -6,7 +6,10 @@ from django.dispatch import receiver
 
 from smsplatform.tokens import digest
 
-from .models import App, EndUser, Session
+from .models import App, EndUser, Session, key_validator, object_id_validator
+
+KEY = key_validator.regex
+OBJECT_ID = object_id_validator.regex
 
 # app_id -> (read at, app): every authenticated request needs its app; most need nothing else of it.
 _apps: dict[str, tuple[float, App]] = {}
@@ -25,6 +28,8 @@ def app_by_app_id(app_id: str) -> App | None:
     now = time.monotonic()
     if cached is not None and now - cached[0] < ttl:
         return cached[1]
+    if not KEY.fullmatch(app_id):  # no app has such an id (and a NUL would not reach the database)
+        return None
     app = _one(App.objects.filter(app_id=app_id))
     if app is not None and ttl > 0:
         if len(_apps) >= _MAX_CACHED_APPS:
@@ -48,6 +53,8 @@ def user_by_session_token(*, app: App, token: str | None) -> EndUser | None:
 
 
 def user_by_object_id(*, app: App, object_id: str) -> EndUser | None:
+    if not OBJECT_ID.fullmatch(object_id):  # no user has such an id (and a NUL would not reach the database)
+        return None
     return _one(EndUser.objects.filter(object_id=object_id, app=app))
 
 

@@ -35,6 +35,7 @@ class Errors:
     # LeanCloud's (and Parse's) code for an object over its size limit; here a body or a user's custom fields.
     OBJECT_TOO_LARGE = ErrorKind(116, "The object is too large.", 413)
     OPERATION_FORBIDDEN = ErrorKind(119, "That operation isn't allowed for clients.", 403)
+    INVALID_EMAIL = ErrorKind(125, "The email address was invalid.")
     INVALID_PHONE = ErrorKind(127, "The mobile phone number was invalid.")
     THRESHOLD_EXCEEDED = ErrorKind(154, "Exceeded an application threshold setting.")
     INSUFFICIENT_BALANCE = ErrorKind(160, "Insufficient balance.")

@@ -157,6 +157,8 @@ CAPTCHA_TIMEOUT = 3  # minutes: the longest ttl; each challenge stores its own e
 # Bytes of a request body: past it, 413 (code 116), before a byte past it is read. The API's bodies
 # are a few hundred bytes.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=8192)
+# Levels of nesting of a JSON body (the body itself is the first): deeper is 107.
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
 # Bytes of an end user's custom fields, as JSON: past it a sign-up or change is 413 (code 116).
 USER_CUSTOM_FIELDS_MAX_BYTES = env.int("USER_CUSTOM_FIELDS_MAX_BYTES", default=4096)
 

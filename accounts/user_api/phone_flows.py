@@ -105,7 +105,7 @@ def sign_up_or_log_in_with_phone(*, app: App, phone: str, code, fields: dict) ->
     user = EndUser(app=app, username=phone, custom={})
     rest = {key: value for key, value in fields.items() if key not in ("mobilePhoneNumber", "password", "username")}
     users.assign(user, rest, is_master=False)
-    user.username = non_empty_string(fields.get("username")) or phone
+    user.username = users.username_from(fields["username"]) if non_empty_string(fields.get("username")) else phone
     user.set_password(non_empty_string(fields.get("password")))
     user.mobile_phone_number, user.mobile_phone_verified = phone, True
     with transaction.atomic():

@@ -26,8 +26,10 @@ ID_IN_PATH = OpenApiParameter("object_id", str, OpenApiParameter.PATH, descripti
 CODE_IN_PATH = OpenApiParameter("code", str, OpenApiParameter.PATH, description="The six digits the SMS gave.")
 # What a `_User` body can be refused for (accounts.services.users.assign, save_unique).
 BODY_ERRORS = (
-    Errors.USERNAME_MISSING, Errors.PASSWORD_MISSING, Errors.INVALID_PHONE, (Errors.BAD_REQUEST, "email must be a string."),
-    (Errors.BAD_REQUEST, "The amount of an Increment must be a number."), (Errors.BAD_REQUEST, "Add needs a list of objects."),
+    Errors.USERNAME_MISSING, (Errors.BAD_REQUEST, "username may be at most 255 characters."), Errors.PASSWORD_MISSING,
+    Errors.INVALID_PHONE, (Errors.BAD_REQUEST, "email must be a string."), Errors.INVALID_EMAIL,
+    (Errors.BAD_REQUEST, "The amount of an Increment must be a number."),
+    (Errors.BAD_REQUEST, "The result of an Increment is out of range."), (Errors.BAD_REQUEST, "Add needs a list of objects."),
     (Errors.BAD_REQUEST, "Unsupported operation 'Multiply'."), Errors.USERNAME_TAKEN, Errors.EMAIL_TAKEN, Errors.PHONE_TAKEN,
     Errors.INVALID_KEY_NAME, (Errors.OBJECT_TOO_LARGE, "A user's custom fields may take at most 4096 bytes of JSON."),
     Errors.MALFORMED_JSON,

@@ -392,3 +392,45 @@ def test_a_custom_field_needs_a_leancloud_key_name(lc, key):
 def test_key_names_as_leancloud_takes_them(lc):
     token = sign_up(lc, "alice", nick_name2="a", ACL={"*": {"read": True}}, k=1)["sessionToken"]
     assert {"nick_name2", "ACL", "k"} <= set(lc.get("/1.1/users/me", **session(token)).json())
+
+
+@pytest.mark.parametrize("path", ["/1.1/users/%00", "/1.1/users/%00/refreshSessionToken", "/1.1/classes/_User/%00",
+                                  "/1.1/users/" + "f" * 300])
+def test_an_object_id_that_cannot_be_one_is_an_unknown_user(lc_master, caplog, path):
+    call = lc_master.put if path.endswith("refreshSessionToken") else lc_master.get
+    assert_error(call(path), Errors.USER_NOT_FOUND)
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []
+
+
+def test_a_username_over_255_characters_is_refused(lc, caplog):
+    assert_error(lc.post("/1.1/users", {"username": "u" * 256, "password": "pw"}), Errors.BAD_REQUEST,
+                 "username may be at most 255 characters.")
+    body = sign_up(lc, "u" * 255)
+    assert_error(lc.put(f"/1.1/users/{body['objectId']}", {"username": "v" * 256}, **session(body["sessionToken"])),
+                 Errors.BAD_REQUEST, "username may be at most 255 characters.")
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []
+
+
+@pytest.mark.parametrize("email", ["a" * 250 + "@example.com", "not an email", "a@b@example.com"])
+def test_an_email_that_cannot_be_one_is_125(lc, caplog, email):
+    assert_error(lc.post("/1.1/users", {"username": "alice", "password": "pw", "email": email}), Errors.INVALID_EMAIL)
+    assert not EndUser.objects.exists()
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []
+
+
+def test_a_phone_sign_up_with_a_long_username_is_refused(lc, outbox):
+    from tests.accounts.support import code_for
+
+    phone = unique_phone()
+    code = code_for(lc, outbox, phone)
+    response = lc.post("/1.1/usersByMobilePhone", {"mobilePhoneNumber": phone, "smsCode": code, "username": "u" * 256})
+    assert_error(response, Errors.BAD_REQUEST, "username may be at most 255 characters.")
+
+
+def test_an_increment_past_a_floats_range_is_refused(lc, caplog):
+    body = sign_up(lc, "alice", score=1e308)
+    url, mine = f"/1.1/users/{body['objectId']}", session(body["sessionToken"])
+    assert_error(lc.put(url, {"score": {"__op": "Increment", "amount": 1e308}}, **mine), Errors.BAD_REQUEST,
+                 "The result of an Increment is out of range.")
+    assert float(lc.get("/1.1/users/me", **mine).json()["score"]) == 1e308  # (jsonb gives it back as an integer)
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []
