@@ -69,8 +69,11 @@ class App(models.Model):
     international_sms_enabled = models.BooleanField(
         "International SMS", default=False, help_text="Allow numbers outside mainland China."
     )
+    # A signature has 2 to 20 characters (the longest that a message is signed with: the name signs
+    # when no signature is set, so a longer name needs one).
+    SIGNATURE_MAX_LENGTH = 20
     sms_signature = models.CharField(
-        "Default signature", max_length=20, blank=True,
+        "Default signature", max_length=SIGNATURE_MAX_LENGTH, blank=True,
         help_text="Signs every message as 【signature】; empty: the app's name.",
     )
     timezone = models.CharField(max_length=64, default="Asia/Shanghai", validators=[_validate_timezone])
@@ -172,6 +175,11 @@ class App(models.Model):
             raise ValidationError({"force_captcha": "Forcing captcha needs the captcha service on."})
         if self.app_key and self.app_key == self.master_key:
             raise ValidationError({"master_key": "The master key must differ from the app key."})
+        if not self.sms_signature and len(self.name) > self.SIGNATURE_MAX_LENGTH:
+            raise ValidationError({"sms_signature": (
+                f"The name signs messages when no signature is set, and it is longer than a signature may be "
+                f"({self.SIGNATURE_MAX_LENGTH} characters): set a signature."
+            )})
 
     def settings_dict(self) -> dict:
         return {field: getattr(self, field) for field in self.SETTINGS}

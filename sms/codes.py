@@ -28,7 +28,7 @@ DEFAULT_TTL_MINUTES = 10
 # What `request_code` may refuse a code with (the views that call it document these).
 REFUSALS = (
     (Errors.BAD_REQUEST, INTERNATIONAL_DISABLED), Errors.MISSING_VALIDATE_TOKEN,
-    (Errors.BAD_REQUEST, "SMS request too fast(1 request per 10s)."), Errors.SMS_TOO_FREQUENT,
+    (Errors.BAD_REQUEST, "SMS request too fast(1 request per 10s)."), Errors.SMS_TOO_FREQUENT, Errors.INVALID_SIGNATURE,
 )
 
 

@@ -10,6 +10,7 @@ from typing import Callable
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import App
 from captcha_app.services import redeem_validate_token
 from smsplatform.errors import Errors, LeanCloudError
 from smsplatform.limits import get_limiter
@@ -34,6 +35,13 @@ def check_destination(*, app, phone: str, channel: str) -> None:
         raise LeanCloudError(Errors.BAD_REQUEST, INTERNATIONAL_DISABLED)
 
 
+def check_signature(signature: str) -> None:
+    """600 for a signature no message may carry: empty, or longer than a signature may be (an app
+    made before names were checked signs with a name up to 100 characters long)."""
+    if not signature or len(signature) > App.SIGNATURE_MAX_LENGTH:
+        raise LeanCloudError(Errors.INVALID_SIGNATURE)
+
+
 def accept_message(*, app, phone: str, channel: str, category: str, purpose: str, composed: ComposedText,
                    validate_token: str | None, write_with: Callable[[Message], None] | None = None,
                    ) -> Message | None:
@@ -42,6 +50,7 @@ def accept_message(*, app, phone: str, channel: str, category: str, purpose: str
 
     `write_with(message)` writes what belongs with the message in the same transaction.
     """
+    check_signature(composed.signature)
     rules = sending_rules(app=app, phone=phone, channel=channel, category=category, signature=composed.signature)
     with get_limiter().holding(rules), transaction.atomic():
         # Spent here, once the limits passed and with the message: a refused request keeps its token.

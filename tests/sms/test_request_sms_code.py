@@ -193,3 +193,35 @@ def test_an_app_forcing_captcha_refuses_a_request_without_validate_token(lc, out
     assert_error(response, Errors.MISSING_VALIDATE_TOKEN)
     assert outbox.messages() == []
     assert not Message.objects.exists()
+
+
+# --- the signature an app signs with -------------------------------------------------------------------
+
+LONG_NAME = "天东商城股份有限公司华东区域分公司移动互联网事业部会员服务中心短信平台"  # 34 characters
+
+
+def test_an_app_whose_default_signature_is_too_long_answers_600_not_500(app, lc, outbox):
+    """An app made before names were checked (a name up to 100 characters, no signature of its own):
+    its messages would be signed with a name longer than a signature may be (2-20 characters), which
+    no send record holds. Every SMS call says so, as LeanCloud did for a signature it refused."""
+    assert len(LONG_NAME) > 32
+    app.name = LONG_NAME
+    app.save()  # as such a row was saved: without the checks of full_clean
+    phone = unique_phone()
+    for body in ({"mobilePhoneNumber": phone}, {"mobilePhoneNumber": phone, "smsType": "voice"}):
+        assert_error(lc.post(URL, body), Errors.INVALID_SIGNATURE)
+    assert outbox.messages() == [] and not Message.objects.exists()
+    # Nothing was counted: with a signature of its own the app sends at once.
+    app.sms_signature = "天东商城"
+    app.save()
+    assert lc.post(URL, {"mobilePhoneNumber": phone}).status_code == 200
+    assert outbox.messages(phone)[0]["text"].startswith("【天东商城】")
+
+
+def test_a_long_name_needs_a_signature_of_its_own(app_with):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="signature"):
+        app_with(name=LONG_NAME)
+    assert app_with(name=LONG_NAME, sms_signature="天东商城").name == LONG_NAME
+    assert app_with(name="天" * 20).name == "天" * 20
