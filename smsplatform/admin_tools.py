@@ -3,6 +3,7 @@ from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 
+from .client_ip import limit_key
 from .errors import Errors, LeanCloudError
 from .limits import IpBudget, Rule, get_limiter, over_ip_budget
 from .phone import InvalidPhoneNumber, normalize_phone
@@ -67,7 +68,7 @@ class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
             raise ValidationError(self.error_messages["over_budget"], code="over_budget")
         limiter = get_limiter()
         try:
-            held = limiter.acquire(admin_login_rules(ip=client_address(self.request), username=username))
+            held = limiter.acquire(admin_login_rules(ip=limit_key(self.request), username=username))
         except LeanCloudError:
             minutes = max(1, settings.ADMIN_LOGIN_LOCKOUT_SECONDS // 60)
             raise ValidationError(self.error_messages["locked"], code="locked", params={"minutes": minutes})
@@ -80,7 +81,3 @@ class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
             raise
         limiter.release(held)
         return cleaned
-
-
-def client_address(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")

@@ -1,7 +1,7 @@
 """Rate limits, the one place for both kinds.
 
 Per-client-IP flow control (django-ratelimit) guards API calls: `enforce_ip_budget(request, budget)`
-with a budget from `IpBudget`, whose rates are settings.
+with a budget from `IpBudget`, whose rates are settings, counted per `smsplatform.client_ip`.
 
 Limits on a subject (a phone number, an end user's failed logins) are `Rule`s counted by a limiter:
 every rule of one action checked and counted in one atomic step. The rules themselves live with the
@@ -27,6 +27,7 @@ from enum import Enum
 from django.conf import settings
 from django_ratelimit.core import is_ratelimited
 
+from .client_ip import ratelimit_key
 from .errors import ErrorKind, Errors, LeanCloudError
 from .redis_client import redis_client
 
@@ -247,7 +248,7 @@ def over_ip_budget(request, budget: IpBudget) -> bool:
     rate = budget.rate
     if not rate or not settings.RATELIMIT_ENABLE:
         return False
-    return is_ratelimited(request, group=budget.group, key="ip", rate=rate, increment=True)
+    return is_ratelimited(request, group=budget.group, key=ratelimit_key, rate=rate, increment=True)
 
 
 def enforce_ip_budget(request, budget: IpBudget) -> None:

@@ -189,8 +189,11 @@ RATELIMIT_CAPTCHA_IMAGE_PER_IP = env("RATELIMIT_CAPTCHA_IMAGE_PER_IP", default="
 RATELIMIT_VERIFY_CAPTCHA_PER_IP = env("RATELIMIT_VERIFY_CAPTCHA_PER_IP", default="100/m")  # verifyCaptcha
 # Attempts to log in to the admin per client IP, whatever the username.
 RATELIMIT_ADMIN_LOGIN_PER_IP = env("RATELIMIT_ADMIN_LOGIN_PER_IP", default="30/h")
-# Behind a proxy: the request header that carries the client address, e.g. HTTP_X_FORWARDED_FOR.
-RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default=None)
+# Behind proxies: the request header they append the client's address to, e.g. HTTP_X_FORWARDED_FOR, and
+# how many trusted proxies append to it. The client is the TRUSTED_PROXY_COUNT-th address from the right
+# (smsplatform.client_ip); without the header, or with fewer addresses, the peer's address.
+RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default="")
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
 RATELIMIT_FAIL_OPEN = False
 
 # --- Django REST framework ------------------------------------------------------------------------
