@@ -3,6 +3,7 @@ from django.contrib import admin
 from smsplatform.admin_tools import PhoneNumberSearch, ReadOnlyAdmin
 
 from .models import Account, App, EndUser, HookAttempt, Session
+from .services.app_settings import rotate_keys
 
 
 class AppInline(admin.TabularInline):
@@ -47,6 +48,16 @@ class AppAdmin(admin.ModelAdmin):
         ("Cloud engine", {"fields": ("engine_url",)}),
         ("Dates", {"fields": ("created_at", "updated_at")}),
     )
+
+    actions = ["rotate_keys"]
+
+    @admin.action(description="Rotate the app key and master key of the selected apps (the old keys stop working at once)",
+                  permissions=["change"])
+    def rotate_keys(self, request, queryset):
+        for app in queryset:
+            rotate_keys(app=app)
+        self.message_user(request, f"New app and master keys for {queryset.count()} app(s): the old ones are refused "
+                                   "from now on; give the new ones to the apps' developers.")
 
     def get_readonly_fields(self, request, obj=None):
         # Keys are made with the app (blank ones are generated) and shown, not edited, afterwards.

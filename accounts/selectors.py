@@ -1,6 +1,7 @@
 import time
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -16,6 +17,23 @@ _apps: dict[str, tuple[float, App]] = {}
 _MAX_CACHED_APPS = 10_000
 
 
+def _version_key(app_id: str) -> str:
+    return f"app-version:{app_id}"
+
+
+def _version(app: App) -> str:
+    """What an app row is, as of its last save (`updated_at` moves on every save)."""
+    return app.updated_at.isoformat() if app.updated_at else ""
+
+
+def _still_current(app: App) -> bool:
+    """Whether the row a process keeps is the one last saved anywhere: every save publishes its version
+    in the shared cache (one GET here; with Redis, every server process sees a rotated key at once).
+    No version published (none saved since the cache started): the row is kept for APP_CACHE_SECONDS."""
+    published = cache.get(_version_key(app.app_id))
+    return published is None or published == _version(app)
+
+
 def _one(queryset):
     """The row of a lookup by a unique key, without the ORDER BY that `.first()` adds."""
     return next(iter(queryset.order_by()[:1]), None)
@@ -26,7 +44,7 @@ def app_by_app_id(app_id: str) -> App | None:
     ttl = settings.APP_CACHE_SECONDS
     cached = _apps.get(app_id)
     now = time.monotonic()
-    if cached is not None and now - cached[0] < ttl:
+    if cached is not None and now - cached[0] < ttl and _still_current(cached[1]):
         return cached[1]
     if not KEY.fullmatch(app_id):  # no app has such an id (and a NUL would not reach the database)
         return None
@@ -39,9 +57,15 @@ def app_by_app_id(app_id: str) -> App | None:
 
 
 @receiver(post_save, sender=App)
-@receiver(post_delete, sender=App)
-def _forget_changed_app(sender, instance, **kwargs):
+def _publish_saved_app(sender, instance, **kwargs):
     _apps.pop(instance.app_id, None)
+    cache.set(_version_key(instance.app_id), _version(instance), timeout=None)
+
+
+@receiver(post_delete, sender=App)
+def _forget_deleted_app(sender, instance, **kwargs):
+    _apps.pop(instance.app_id, None)
+    cache.set(_version_key(instance.app_id), "deleted", timeout=None)
 
 
 def user_by_session_token(*, app: App, token: str | None) -> EndUser | None:

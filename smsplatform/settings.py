@@ -20,9 +20,12 @@ if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
 
-# Seconds a server process keeps an app (its keys and settings) before reading it again; a change
-# made in another process is seen within this time. 0: read it on every request.
+# Seconds a server process keeps an app (its keys and settings) before reading it again. A change saved
+# anywhere (a rotated key) is seen at once by every process sharing the cache (Redis); without Redis,
+# by this process at once and by others within this time. 0: read it on every request.
 APP_CACHE_SECONDS = env.float("APP_CACHE_SECONDS", default=5.0)
+# How far an X-LC-Sign timestamp may be from now, either way (the SDKs sign with the current time): past it, 401.
+REQUEST_SIGN_MAX_SKEW_SECONDS = env.int("REQUEST_SIGN_MAX_SKEW_SECONDS", default=15 * 60)
 
 # Mount point of the LeanCloud API: "" serves http://host/1.1/..., "sms/" serves http://host/sms/1.1/...
 API_PREFIX = env("API_PREFIX", default="").strip("/")
