@@ -155,8 +155,12 @@ class App(models.Model):
         "hook_key",
     )
 
+    # What opens an app to anyone who holds it: shown in the admin only with the `view_app_secrets` permission.
+    SECRETS = ("master_key", "hook_key", "test_phone_code")
+
     class Meta:
         ordering = ["id"]
+        permissions = [("view_app_secrets", "Can view an app's master key, hook key and test code")]
 
     def __str__(self):
         return f"{self.name} ({self.app_id})"
