@@ -15,10 +15,21 @@ SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-secret-key-change-me-i
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (absolute URLs then say https).
-if env.bool("BEHIND_TLS_PROXY", default=False):
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (absolute URLs then say https): the admin's
+# session and CSRF cookies go over TLS only, answers carry HSTS, and a request that came in plain http
+# is redirected to https (SECURE_SSL_REDIRECT=false when probes reach the server without the proxy).
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # A year (Django's advice once a site is https-only). Subdomains and preloading are the domain owner's
+    # call, not this service's: off unless set (check --deploy's W005, W021; see the README).
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 
 # Seconds a server process keeps an app (its keys and settings) before reading it again. A change saved
 # anywhere (a rotated key) is seen at once by every process sharing the cache (Redis); without Redis,
