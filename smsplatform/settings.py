@@ -6,13 +6,24 @@ rate limits, Celery tasks run in-process, the console carrier.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
-SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-secret-key-change-me-in-production")
 DEBUG = env.bool("DEBUG", default=False)
+# It keys the hashes of verification codes and signs the admin's sessions. A development machine
+# (DEBUG on) may run on the published development key; nothing else runs without a key of its own.
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-secret-key-change-me-in-production"
+SECRET_KEY = env("SECRET_KEY", default="") or (DEVELOPMENT_SECRET_KEY if DEBUG else "")
+if not DEBUG and SECRET_KEY in ("", DEVELOPMENT_SECRET_KEY):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set (or is the published development key) and DEBUG is off. It keys the hashes of "
+        "verification codes and signs the admin's sessions: set SECRET_KEY to a long random value, e.g. "
+        "SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(50))'), the same for every server "
+        "and worker of the service; or, on a development machine only, set DEBUG=true."
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (absolute URLs then say https): the admin's

@@ -52,3 +52,27 @@ print(json.dumps({
     shown = json.loads(finished.stdout.strip().splitlines()[-1])
     assert shown == {"session_secure": True, "csrf_secure": True, "hsts": "max-age=31536000",
                      "csrf_cookie_secure": True, "plain": [301, "https://sms.example.com/admin/login/"]}
+
+
+# --- SECRET_KEY -----------------------------------------------------------------------------------------
+
+DEVELOPMENT_KEY = "dev-only-insecure-secret-key-change-me-in-production"
+
+
+def test_without_debug_the_service_refuses_to_start_without_a_secret_key():
+    finished = django(command=("check",))
+    assert finished.returncode != 0
+    assert "SECRET_KEY" in finished.stderr and "secrets.token_urlsafe" in finished.stderr
+    assert "Traceback" not in finished.stderr.split("ImproperlyConfigured")[-1]
+
+
+def test_without_debug_the_published_development_key_is_refused_too():
+    finished = django(command=("check",), SECRET_KEY=DEVELOPMENT_KEY)
+    assert finished.returncode != 0 and "SECRET_KEY" in finished.stderr
+
+
+def test_with_a_secret_key_or_debug_on_the_service_starts():
+    assert django(command=("check",), SECRET_KEY=STRONG_KEY).returncode == 0
+    debug = django("from django.conf import settings; print(settings.SECRET_KEY)", DEBUG="true")
+    assert debug.returncode == 0, debug.stderr
+    assert debug.stdout.strip().splitlines()[-1] == DEVELOPMENT_KEY
