@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
@@ -17,7 +16,7 @@ api_urlpatterns = [
     re_path(r"^.*$", views.api_not_found),
 ]
 
-api_root = f"{settings.API_PREFIX}/1.1/" if settings.API_PREFIX else "1.1/"
+api_root = views.api_root()
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -27,4 +26,5 @@ urlpatterns = [
     path(api_root, include(api_urlpatterns)),
 ]
 
+handler400 = "smsplatform.views.bad_request"
 handler500 = "smsplatform.views.server_error"

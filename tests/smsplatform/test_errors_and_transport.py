@@ -244,3 +244,16 @@ def test_a_nul_in_the_app_id_is_401(lc, caplog):
 def test_lone_surrogates_are_107(lc, caplog, raw):
     assert_error(lc.request("post", "/1.1/users", raw=raw), Errors.MALFORMED_JSON)
     assert errors_logged(caplog) == []
+
+
+# --- a Host the service does not answer to ----------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/1.1/date", "/1.1/requestSmsCode", "/1.1/noSuchThing"])
+def test_a_disallowed_host_is_a_json_400_under_the_api(lc, path):
+    response = lc.client.post(path, data="{}", content_type="application/json", HTTP_HOST="evil.example", **lc.headers({}))
+    assert_error(response, Errors.BAD_REQUEST, "Bad request: this server does not answer to that Host.")
+
+
+def test_a_disallowed_host_elsewhere_is_djangos_own_400(client):
+    response = client.get("/admin/login/", HTTP_HOST="evil.example")
+    assert response.status_code == 400 and response["Content-Type"].startswith("text/html")
