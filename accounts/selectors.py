@@ -1,10 +1,10 @@
 import time
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from smsplatform.redis_client import redis_client
 from smsplatform.tokens import digest
 
 from .models import App, EndUser, Session, key_validator, object_id_validator
@@ -17,8 +17,8 @@ _apps: dict[str, tuple[float, App]] = {}
 _MAX_CACHED_APPS = 10_000
 
 
-def _version_key(app_id: str) -> str:
-    return f"app-version:{app_id}"
+# Redis key of the version of an app last saved (beside the cache's keys, under their prefix).
+_VERSION_KEY = "smsp:app-version:{}"
 
 
 def _version(app: App) -> str:
@@ -28,10 +28,20 @@ def _version(app: App) -> str:
 
 def _still_current(app: App) -> bool:
     """Whether the row a process keeps is the one last saved anywhere: every save publishes its version
-    in the shared cache (one GET here; with Redis, every server process sees a rotated key at once).
-    No version published (none saved since the cache started): the row is kept for APP_CACHE_SECONDS."""
-    published = cache.get(_version_key(app.app_id))
-    return published is None or published == _version(app)
+    in Redis (one GET here, no query), so every server process sees a rotated key at once. Without
+    Redis there is one server process, whose own saves drop its copy. No version published (none
+    saved since Redis started): the row is kept for APP_CACHE_SECONDS."""
+    client = redis_client()
+    if client is None:
+        return True
+    published = client.get(_VERSION_KEY.format(app.app_id))
+    return published is None or published.decode() == _version(app)
+
+
+def _publish(app_id: str, version: str) -> None:
+    client = redis_client()
+    if client is not None:
+        client.set(_VERSION_KEY.format(app_id), version)
 
 
 def _one(queryset):
@@ -59,13 +69,13 @@ def app_by_app_id(app_id: str) -> App | None:
 @receiver(post_save, sender=App)
 def _publish_saved_app(sender, instance, **kwargs):
     _apps.pop(instance.app_id, None)
-    cache.set(_version_key(instance.app_id), _version(instance), timeout=None)
+    _publish(instance.app_id, _version(instance))
 
 
 @receiver(post_delete, sender=App)
 def _forget_deleted_app(sender, instance, **kwargs):
     _apps.pop(instance.app_id, None)
-    cache.set(_version_key(instance.app_id), "deleted", timeout=None)
+    _publish(instance.app_id, "deleted")
 
 
 def user_by_session_token(*, app: App, token: str | None) -> EndUser | None:
