@@ -43,9 +43,10 @@ js: $(JS_E2E)/node_modules/.installed
 
 browser: $(CHROMIUM) $(CJK_FONT)
 
+# A laptop's demo: DEBUG on (unless DEBUG says otherwise) for every step, the demo's admin/admin login included.
 run: install
-	$(VENV)/bin/python manage.py migrate --noinput
-	$(VENV)/bin/python manage.py bootstrap_demo
+	DEBUG=$${DEBUG:-true} $(VENV)/bin/python manage.py migrate --noinput
+	DEBUG=$${DEBUG:-true} $(VENV)/bin/python manage.py bootstrap_demo
 	@echo "SMS go to the console below and to $${SMS_CONSOLE_OUTBOX:-outbox.jsonl}; admin at http://127.0.0.1:$(PORT)/admin/"
 	DEBUG=$${DEBUG:-true} SMS_CONSOLE_OUTBOX=$${SMS_CONSOLE_OUTBOX:-$(CURDIR)/outbox.jsonl} \
 		$(VENV)/bin/python manage.py runserver 127.0.0.1:$(PORT)

@@ -1,8 +1,12 @@
 from django.contrib import admin
+from django.contrib.auth.hashers import identify_hasher, is_password_usable
+from django.utils.html import format_html_join
+from django.utils.translation import gettext
 
 from smsplatform.admin_tools import PhoneNumberSearch, ReadOnlyAdmin
 
 from .models import Account, App, EndUser, HookAttempt, Session
+from .services.app_settings import rotate_keys
 
 
 class AppInline(admin.TabularInline):
@@ -48,14 +52,40 @@ class AppAdmin(admin.ModelAdmin):
         ("Dates", {"fields": ("created_at", "updated_at")}),
     )
 
+    actions = ["rotate_keys"]
+
+    @admin.action(description="Rotate the app key and master key of the selected apps (the old keys stop working at once)",
+                  permissions=["change"])
+    def rotate_keys(self, request, queryset):
+        for app in queryset:
+            rotate_keys(app=app)
+        self.message_user(request, f"New app and master keys for {queryset.count()} app(s): the old ones are refused "
+                                   "from now on; give the new ones to the apps' developers.")
+
     def get_readonly_fields(self, request, obj=None):
         # Keys are made with the app (blank ones are generated) and shown, not edited, afterwards.
         return ("created_at", "updated_at") + (self.KEYS if obj else ())
 
     def get_fieldsets(self, request, obj=None):
-        if obj is None:
-            return self.fieldsets[:-1]
-        return self.fieldsets
+        fieldsets = self.fieldsets if obj is not None else self.fieldsets[:-1]
+        if request.user.has_perm("accounts.view_app_secrets"):
+            return fieldsets
+        # Without the permission an app's secrets are neither shown nor in the form (a new app's are generated).
+        return tuple((name, {**options, "fields": tuple(f for f in options["fields"] if f not in App.SECRETS)})
+                     for name, options in fieldsets)
+
+
+def password_summary(encoded: str):
+    """What Django's own user admin shows of a stored password (ReadOnlyPasswordHashWidget, without its
+    reset button): the hasher's safe summary, or why there is none."""
+    if not encoded or not is_password_usable(encoded):
+        return "No password set."
+    try:
+        hasher = identify_hasher(encoded)
+    except ValueError:
+        return "Invalid password format or unknown hashing algorithm."
+    return format_html_join(" ", "<strong>{}</strong>: <bdi>{}</bdi>",
+                            ((gettext(key), value) for key, value in hasher.safe_summary(encoded).items()))
 
 
 class SessionInline(admin.TabularInline):
@@ -76,14 +106,19 @@ class EndUserAdmin(PhoneNumberSearch, admin.ModelAdmin):
     list_select_related = ("app",)
     ordering = ("-id",)
     show_full_result_count = False
-    readonly_fields = ("object_id", "password", "created_at", "updated_at")
-    fields = ("app", "object_id", "username", "password", "email", "email_verified", "mobile_phone_number",
+    readonly_fields = ("object_id", "password_summary", "created_at", "updated_at")
+    fields = ("app", "object_id", "username", "password_summary", "email", "email_verified", "mobile_phone_number",
               "mobile_phone_verified", "custom", "created_at", "updated_at")
     inlines = [SessionInline]
     actions = ["end_sessions"]
 
     def get_readonly_fields(self, request, obj=None):
-        return self.readonly_fields if obj else ("object_id", "password", "created_at", "updated_at")
+        return self.readonly_fields
+
+    @admin.display(description="Password")
+    def password_summary(self, user):
+        """Django's summary of a password (its algorithm, the first characters of its salt and hash), never the hash."""
+        return password_summary(user.password)
 
     def has_add_permission(self, request):
         return False

@@ -1,5 +1,9 @@
-"""App-key authentication of LeanCloud clients: X-LC-Id with X-LC-Key or X-LC-Sign."""
+"""App-key authentication of LeanCloud clients: X-LC-Id with X-LC-Key or X-LC-Sign (signed within
+REQUEST_SIGN_MAX_SKEW_SECONDS of now)."""
+import time
 from dataclasses import dataclass
+
+from django.conf import settings
 
 from rest_framework.authentication import BaseAuthentication
 
@@ -45,6 +49,14 @@ def credentials_from_key(app: App, value: str) -> AppCredentials | None:
     return AppCredentials(app, is_master=False) if same_secret(key, app.app_key) else None
 
 
+def fresh(timestamp: str) -> bool:
+    """Whether a sign's timestamp (epoch milliseconds; the SDKs sign with the current time) is within
+    REQUEST_SIGN_MAX_SKEW_SECONDS of now, either way: an old sign seen once is not a key for ever."""
+    if not (timestamp.isdigit() and len(timestamp) <= 16):
+        return False
+    return abs(time.time() * 1000 - int(timestamp)) <= settings.REQUEST_SIGN_MAX_SKEW_SECONDS * 1000
+
+
 def credentials_from_sign(app: App, value: str) -> AppCredentials | None:
     """`X-LC-Sign: md5(ts + key),ts[,master]`; None when it does not match."""
     parts = value.split(",")
@@ -54,7 +66,7 @@ def credentials_from_sign(app: App, value: str) -> AppCredentials | None:
         digest, timestamp, secret, is_master = parts[0], parts[1], app.app_key, False
     else:
         return None
-    if not timestamp.isdigit():
+    if not fresh(timestamp):
         return None
     return AppCredentials(app, is_master=is_master) if same_secret(digest.lower(), request_sign(secret, timestamp)) else None
 

@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 from zoneinfo import available_timezones
 
@@ -152,8 +153,12 @@ class App(models.Model):
         "hook_key",
     )
 
+    # What opens an app to anyone who holds it: shown in the admin only with the `view_app_secrets` permission.
+    SECRETS = ("master_key", "hook_key", "test_phone_code")
+
     class Meta:
         ordering = ["id"]
+        permissions = [("view_app_secrets", "Can view an app's master key, hook key and test code")]
 
     def __str__(self):
         return f"{self.name} ({self.app_id})"
@@ -181,6 +186,8 @@ class App(models.Model):
         return bool(self.test_phone_number) and phone == self.test_phone_number
 
 
+# A username that is a phone number in E.164, as usersByMobilePhone names a new user.
+_NUMBER_AS_USERNAME = re.compile(r"\+\d{6,15}")
 object_id_validator = RegexValidator(r"^[0-9a-f]{24}$", "24 lowercase hexadecimal characters.")
 
 
@@ -229,18 +236,10 @@ class EndUser(models.Model):
         """None makes the password unusable: the user logs in by SMS only."""
         self.password = make_password(raw_password)
 
-    # Third-party login data: shown to the user itself and the master key only.
-    PRIVATE_FIELDS = ("authData",)
-
-    def as_leancloud(self, *, session_token: str | None = None, public: bool = False) -> dict:
-        """The user as LeanCloud shows it: custom fields, then the built-in ones; never the password.
-
-        `public`: as anyone else than the user and the master key sees it.
-        """
+    def as_leancloud(self, *, session_token: str | None = None) -> dict:
+        """The user as LeanCloud shows it to the user itself and the master key: custom fields, then
+        the built-in ones; never the password."""
         shown = dict(self.custom)
-        if public:
-            for field in self.PRIVATE_FIELDS:
-                shown.pop(field, None)
         shown.update({
             "objectId": self.object_id,
             "username": self.username,
@@ -255,6 +254,16 @@ class EndUser(models.Model):
             shown["mobilePhoneNumber"] = self.mobile_phone_number
         if session_token:
             shown["sessionToken"] = session_token
+        return shown
+
+    def as_public(self) -> dict:
+        """The user as anyone else with the app's key sees it: its objectId, username and dates; never
+        its number, email, flags or custom fields (Parse Server's protectedFields, stricter). A username
+        that is a number (usersByMobilePhone names new users after theirs) is not shown either."""
+        shown = {"objectId": self.object_id}
+        if not _NUMBER_AS_USERNAME.fullmatch(self.username):
+            shown["username"] = self.username
+        shown.update({"createdAt": iso_date(self.created_at), "updatedAt": iso_date(self.updated_at)})
         return shown
 
 

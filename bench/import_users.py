@@ -20,6 +20,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsplatform.settings")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")  # as bench/common.py
 
 import django  # noqa: E402
 

@@ -59,6 +59,7 @@ sys.path.insert(0, str(ROOT))
 
 # sms/carriers/__init__.py imports the Django models; the bind itself needs nothing from Django.
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsplatform.settings")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")  # as bench/common.py
 import django  # noqa: E402
 
 django.setup()

@@ -13,6 +13,7 @@ from smsplatform.api import LeanCloudView
 from smsplatform.errors import Errors, LeanCloudError
 from smsplatform.limits import IpBudget, enforce_ip_budget
 from smsplatform.schema import answers, json_body
+from smsplatform.wire import NUL_IN_PARAMETERS
 
 from . import selectors, services
 from .images import challenge_png
@@ -128,7 +129,7 @@ class CaptchaImageView(LeanCloudView):
     @extend_schema(
         summary="A captcha's image", tags=TAGS, parameters=[InputSerializer],
         responses=answers({(200, "image/png"): OpenApiTypes.BINARY}, (Errors.NOT_FOUND, NOT_FOUND),
-                          Errors.TOO_MANY_REQUESTS, authenticated=False),
+                          Errors.TOO_MANY_REQUESTS, (Errors.BAD_REQUEST, NUL_IN_PARAMETERS), authenticated=False),
     )
     def get(self, request):
         enforce_ip_budget(request, IpBudget.CAPTCHA_IMAGE)

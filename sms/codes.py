@@ -1,17 +1,20 @@
 """Verification codes: making one with its message, and accepting it once.
 
 A code is six digits from a CSPRNG, kept as a keyed hash, compared in constant time, single-use,
-expiring after its ttl, and dead after MAX_WRONG_GUESSES wrong guesses. A newer code for the same
+expiring after its ttl, and dead after MAX_WRONG_GUESSES wrong guesses (the app's test number's
+fixed code, which never dies, is locked for a while instead: `test_code_rules`). A newer code for the same
 (app, number, purpose) replaces the older one.
 """
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from captcha_app.services import check_validate_token
 from smsplatform.errors import Errors, LeanCloudError
+from smsplatform.limits import Rule, get_limiter, rate_rules
 from smsplatform.params import whole_number
 from smsplatform.tokens import keyed_digest, random_digits, same_secret
 from templates_review import rendering, text_rules
@@ -114,8 +117,27 @@ def _use_code(*, live, code_id: int, code_hash: str, message_id: int | None, now
 
 
 def _is_test_code(app, code: str) -> bool:
-    """The app's test number has a fixed code, which always verifies."""
+    """The app's test number has a fixed code, which verifies as often as it is given."""
     return bool(app.test_phone_number) and same_secret(code, app.test_phone_code)
+
+
+def test_code_rules(*, app) -> list[Rule]:
+    """Wrong guesses of the app's test number's fixed code: it never dies, so MAX_WRONG_GUESSES of
+    them lock it instead (603, the right code too) until TEST_CODE_LOCKOUT_SECONDS after the last."""
+    return [Rule(f"app:{app.id}:test-code:wrong-guesses", settings.TEST_CODE_LOCKOUT_SECONDS,
+                 VerificationCode.MAX_WRONG_GUESSES, Errors.INVALID_SMS_CODE, anchored=True)]
+
+
+def _check_test_code(app, code: str) -> None:
+    """603 unless `code` is the test number's fixed code and it is not locked (`test_code_rules`).
+
+    Every guess is counted before it is checked and given back when right, so simultaneous guesses
+    cannot slip past the lockout."""
+    limiter = get_limiter()
+    with limiter.holding(test_code_rules(app=app), keep_on=(LeanCloudError,)) as held:
+        if not _is_test_code(app, code):
+            raise LeanCloudError(Errors.INVALID_SMS_CODE)
+    limiter.release(held)
 
 
 def _well_formed(code) -> bool:
@@ -130,9 +152,8 @@ def verify_code_for_any(*, app, phone: str, purposes: list[str], code: str) -> s
     if not _well_formed(code):
         raise LeanCloudError(Errors.INVALID_SMS_CODE)
     if app.is_test_number(phone):
-        if _is_test_code(app, code):
-            return purposes[0]
-        raise LeanCloudError(Errors.INVALID_SMS_CODE)
+        _check_test_code(app, code)
+        return purposes[0]
     now = timezone.now()
     live = _live_codes(app=app, now=now).filter(phone=phone, purpose__in=purposes)
     rows = list(live.values_list("id", "purpose", "code_hash", "message_id"))
@@ -145,28 +166,47 @@ def verify_code_for_any(*, app, phone: str, purposes: list[str], code: str) -> s
     raise LeanCloudError(Errors.INVALID_SMS_CODE)
 
 
+def code_without_number_rules(*, app) -> list[Rule]:
+    """Failed guesses of codes without their number, per app (`CODE_WITHOUT_NUMBER_FAILURES_PER_APP`):
+    past the budget the app's number-less path is closed (429), the right code included, until the
+    window has room again. Each guess could be any user's code; only the app's budget bounds them all."""
+    return rate_rules(f"app:{app.id}:code-without-number:failures", settings.CODE_WITHOUT_NUMBER_FAILURES_PER_APP,
+                      Errors.TOO_MANY_REQUESTS)
+
+
 def verify_code_without_number(*, app, purpose: str, code: str, prefer_phone: str | None = None) -> str:
     """Accept `code` once for (app, purpose) when the caller does not say which number it went to
     (the JS SDK's verifyMobilePhone and resetPasswordBySmsCode): the number it was sent to.
 
-    Found through the code's hash (index `sms_code_by_hash`). When live codes of several numbers
-    share these digits, only `prefer_phone`'s is taken; otherwise the code is refused (603) rather
-    than guessed. A refused code counts as a wrong guess against `prefer_phone`'s code.
+    `prefer_phone` (the logged-in caller's number): when it has a live code of this purpose, the
+    code is checked against that number alone, as if it had been given (a wrong guess counts
+    against that code). Otherwise the code tells the number, through its hash (index
+    `sms_code_by_hash`): when live codes of several numbers share these digits, the code is refused
+    (603) rather than guessed, and every such guess is counted against the app's budget before it
+    is checked (`code_without_number_rules`), given back when it was right.
     """
+    if prefer_phone and _live_codes(app=app, now=timezone.now()).filter(phone=prefer_phone, purpose=purpose).exists():
+        verify_code(app=app, phone=prefer_phone, purpose=purpose, code=code)
+        return prefer_phone
+    limiter = get_limiter()
+    with limiter.holding(code_without_number_rules(app=app), keep_on=(LeanCloudError,)) as held:
+        phone = _find_code_without_number(app=app, purpose=purpose, code=code)
+    limiter.release(held)
+    return phone
+
+
+def _find_code_without_number(*, app, purpose: str, code: str) -> str:
     if not _well_formed(code):
         raise LeanCloudError(Errors.INVALID_SMS_CODE)
     now = timezone.now()
     live = _live_codes(app=app, now=now).filter(purpose=purpose)
     code_hash = hash_code(app=app, purpose=purpose, code=code)
-    candidates = list(live.filter(code_hash=code_hash).values_list("id", "phone", "message_id")[:10])
-    chosen = [row for row in candidates if row[1] == prefer_phone] or (candidates if len(candidates) == 1 else [])
-    if chosen:
-        code_id, phone, message_id = chosen[0]
+    candidates = list(live.filter(code_hash=code_hash).values_list("id", "phone", "message_id")[:2])
+    if len(candidates) == 1:
+        code_id, phone, message_id = candidates[0]
         _use_code(live=live, code_id=code_id, code_hash=code_hash, message_id=message_id, now=now)
         return phone
     if _is_test_code(app, code):
+        _check_test_code(app, code)
         return app.test_phone_number
-    if prefer_phone:
-        verify_code(app=app, phone=prefer_phone, purpose=purpose, code=code)
-        return prefer_phone
     raise LeanCloudError(Errors.INVALID_SMS_CODE)

@@ -14,6 +14,7 @@ from captcha_app.services import redeem_validate_token
 from smsplatform.errors import Errors, LeanCloudError
 from smsplatform.limits import get_limiter
 from smsplatform.phone import is_mainland_china
+from templates_review.checks import SIGNATURE_MAX_CHARACTERS
 from templates_review.rendering import ComposedText
 
 from .models import Channel, Message
@@ -34,6 +35,13 @@ def check_destination(*, app, phone: str, channel: str) -> None:
         raise LeanCloudError(Errors.BAD_REQUEST, INTERNATIONAL_DISABLED)
 
 
+def check_signature(signature: str) -> None:
+    """600 for a signature no message may carry: empty, or longer than a signature may be. Signatures
+    are checked when they are made; this is the last word before a send record holds one."""
+    if not signature or len(signature) > SIGNATURE_MAX_CHARACTERS:
+        raise LeanCloudError(Errors.INVALID_SIGNATURE)
+
+
 def accept_message(*, app, phone: str, channel: str, category: str, purpose: str, composed: ComposedText,
                    validate_token: str | None, write_with: Callable[[Message], None] | None = None,
                    ) -> Message | None:
@@ -42,6 +50,7 @@ def accept_message(*, app, phone: str, channel: str, category: str, purpose: str
 
     `write_with(message)` writes what belongs with the message in the same transaction.
     """
+    check_signature(composed.signature)
     rules = sending_rules(app=app, phone=phone, channel=channel, category=category, signature=composed.signature)
     with get_limiter().holding(rules), transaction.atomic():
         # Spent here, once the limits passed and with the message: a refused request keeps its token.

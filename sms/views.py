@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from smsplatform import fields
 from smsplatform.api import LeanCloudView
 from smsplatform.errors import Errors, LeanCloudError
+from smsplatform.limits import IpBudget, enforce_ip_budget
 from smsplatform.schema import EmptySerializer, answers, json_body
 
 from . import codes
@@ -72,11 +73,12 @@ class VerifySmsCodeView(LeanCloudView):
     @extend_schema(
         summary="Verify a code (once)", tags=TAGS, parameters=[CODE_IN_PATH], request=json_body(InputSerializer),
         responses=answers({200: EmptySerializer}, Errors.PHONE_MISSING, Errors.INVALID_PHONE, Errors.MALFORMED_JSON,
-                          Errors.OPERATION_FORBIDDEN, Errors.INVALID_SMS_CODE),
+                          Errors.OPERATION_FORBIDDEN, Errors.TOO_MANY_REQUESTS, Errors.INVALID_SMS_CODE),
     )
     def post(self, request, code):
         app = request.auth.app
         require_code_service(app)
+        enforce_ip_budget(request, IpBudget.CODE)
         params = self.InputSerializer.parse(self.params(request))
         codes.verify_code(app=app, phone=params["mobilePhoneNumber"], purpose=Purpose.SMS_CODE, code=code)
         return Response({})

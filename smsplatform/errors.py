@@ -29,8 +29,13 @@ class Errors:
     INTERNAL = ErrorKind(1, "Internal server error. No information available.", 500)
     BAD_REQUEST = ErrorKind(1, "Bad request.")
     NOT_FOUND = ErrorKind(1, "The requested resource was not found.", 404)
+    INVALID_KEY_NAME = ErrorKind(105, "Invalid key name. Keys are case-sensitive. They must start with a letter, "
+                                      "and a-zA-Z0-9_ are the only valid characters.")
     MALFORMED_JSON = ErrorKind(107, "Malformed json object. A json dictionary is expected.")
+    # LeanCloud's (and Parse's) code for an object over its size limit; here a body or a user's custom fields.
+    OBJECT_TOO_LARGE = ErrorKind(116, "The object is too large.", 413)
     OPERATION_FORBIDDEN = ErrorKind(119, "That operation isn't allowed for clients.", 403)
+    INVALID_EMAIL = ErrorKind(125, "The email address was invalid.")
     INVALID_PHONE = ErrorKind(127, "The mobile phone number was invalid.")
     THRESHOLD_EXCEEDED = ErrorKind(154, "Exceeded an application threshold setting.")
     INSUFFICIENT_BALANCE = ErrorKind(160, "Insufficient balance.")

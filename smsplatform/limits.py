@@ -1,7 +1,7 @@
 """Rate limits, the one place for both kinds.
 
 Per-client-IP flow control (django-ratelimit) guards API calls: `enforce_ip_budget(request, budget)`
-with a budget from `IpBudget`, whose rates are settings.
+with a budget from `IpBudget`, whose rates are settings, counted per `smsplatform.client_ip`.
 
 Limits on a subject (a phone number, an end user's failed logins) are `Rule`s counted by a limiter:
 every rule of one action checked and counted in one atomic step. The rules themselves live with the
@@ -14,6 +14,7 @@ stays full until `window_seconds` after that hit (a lockout; see `login_failure_
 With Redis, one Lua script checks all of a send's rules and counts them only if all pass; without
 it (one process), a lock does the same in local memory.
 """
+import re
 import threading
 import time
 import uuid
@@ -26,6 +27,7 @@ from enum import Enum
 from django.conf import settings
 from django_ratelimit.core import is_ratelimited
 
+from .client_ip import ratelimit_key
 from .errors import ErrorKind, Errors, LeanCloudError
 from .redis_client import redis_client
 
@@ -45,6 +47,30 @@ class Rule:
 
     def error(self) -> LeanCloudError:
         return LeanCloudError(self.error_kind, self.error_text)
+
+
+_RATE = re.compile(r"(\d+)/(\d*)([smhd])")
+_PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int] | None:
+    """`<count>/<s|m|h|d>` (django-ratelimit's form, e.g. `20/h`, `5/10m`) as (count, seconds); "" is None."""
+    if not rate:
+        return None
+    match = _RATE.fullmatch(rate.strip())
+    if match is None:
+        raise ValueError(f"{rate!r} is not a rate such as 20/h")
+    count, multiple, period = match.groups()
+    return int(count), _PERIOD_SECONDS[period] * int(multiple or 1)
+
+
+def rate_rules(key: str, rate: str, error_kind: ErrorKind, error_text: str | None = None) -> list[Rule]:
+    """The rule of a rate setting (`parse_rate`): at most count hits in any window; none for ""."""
+    parsed = parse_rate(rate)
+    if parsed is None:
+        return []
+    count, seconds = parsed
+    return [Rule(key, seconds, count, error_kind, error_text)]
 
 
 @dataclass(frozen=True)
@@ -191,8 +217,18 @@ class IpBudget(Enum):
     """A budget of calls per client IP: (its django-ratelimit group, the setting holding its rate)."""
 
     SMS = ("sms", "RATELIMIT_SMS_PER_IP")
-    # Codes redeemed without their number could be any number's: guesses are limited per client.
-    CODE_WITHOUT_NUMBER = ("sms-code-without-number", "RATELIMIT_SMS_PER_IP")
+    # Codes redeemed without their number could be any number's: a budget of their own, far below the SMS one.
+    CODE_WITHOUT_NUMBER = ("sms-code-without-number", "RATELIMIT_CODE_WITHOUT_NUMBER_PER_IP")
+    # Codes checked with their number (verifySmsCode, ...): a wrong one counts against its code too.
+    CODE = ("sms-code", "RATELIMIT_CODE_PER_IP")
+    # Password checks (/login, updatePassword): they tell registered names from unknown ones, and cost a hash.
+    LOGIN = ("login", "RATELIMIT_LOGIN_PER_IP")
+    # Sign-ups (POST /users, /classes/_User): each costs a password hash.
+    SIGNUP = ("signup", "RATELIMIT_SIGNUP_PER_IP")
+    # Changes of a user (PUT /users/<id>).
+    USER_UPDATE = ("user-update", "RATELIMIT_USER_UPDATE_PER_IP")
+    # Attempts to log in to the admin, whatever the username (the lockout counts failures per username).
+    ADMIN_LOGIN = ("admin-login", "RATELIMIT_ADMIN_LOGIN_PER_IP")
     CAPTCHA = ("captcha", "RATELIMIT_CAPTCHA_PER_IP")
     CAPTCHA_IMAGE = ("captcha-image", "RATELIMIT_CAPTCHA_IMAGE_PER_IP")
     VERIFY_CAPTCHA = ("captcha-verify", "RATELIMIT_VERIFY_CAPTCHA_PER_IP")
@@ -207,10 +243,15 @@ class IpBudget(Enum):
         return getattr(settings, self.setting)
 
 
-def enforce_ip_budget(request, budget: IpBudget) -> None:
-    """Count the call against the client IP's `budget`; past it, 429."""
+def over_ip_budget(request, budget: IpBudget) -> bool:
+    """Count the call against the client IP's `budget`: whether it is past it."""
     rate = budget.rate
     if not rate or not settings.RATELIMIT_ENABLE:
-        return
-    if is_ratelimited(request, group=budget.group, key="ip", rate=rate, increment=True):
+        return False
+    return is_ratelimited(request, group=budget.group, key=ratelimit_key, rate=rate, increment=True)
+
+
+def enforce_ip_budget(request, budget: IpBudget) -> None:
+    """Count the call against the client IP's `budget`; past it, 429."""
+    if over_ip_budget(request, budget):
         raise LeanCloudError(Errors.TOO_MANY_REQUESTS)

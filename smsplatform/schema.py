@@ -15,6 +15,7 @@ from rest_framework import serializers
 
 from .errors import ErrorKind, Errors
 from .fields import Param
+from .wire import NUL_IN_PARAMETERS
 
 # Pattern of a date as LeanCloud writes it (`smsplatform.formats.iso_date`).
 ISO_DATE = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"
@@ -65,9 +66,15 @@ def json_body(serializer) -> dict:
 def answers(ok: dict, *errors: ErrorKind | tuple[ErrorKind, str], authenticated: bool = True) -> dict:
     """The responses of an operation: `ok` ({status: schema}), then every error it can answer, each
     an `ErrorKind` or (kind, its precise text), grouped by HTTP status with their codes listed;
-    401 when the call needs keys, and 500 for every call."""
+    401 and a NUL in a parameter (code 1) when the call needs keys, 413 when it reads a body (it
+    declares 107), and 500 for every call."""
     by_status = defaultdict(list)
-    for error in (*errors, *((Errors.UNAUTHORIZED,) if authenticated else ()), Errors.INTERNAL):
+    reads_body = any((error[0] if isinstance(error, tuple) else error) is Errors.MALFORMED_JSON for error in errors)
+    implied = (*((Errors.UNAUTHORIZED, (Errors.BAD_REQUEST, NUL_IN_PARAMETERS)) if authenticated else ()),
+               *(((Errors.OBJECT_TOO_LARGE, "The request body is larger than API_MAX_BODY_BYTES bytes."),)
+                 if reads_body else ()),
+               Errors.INTERNAL)
+    for error in (*errors, *implied):
         kind, text = error if isinstance(error, tuple) else (error, error.text)
         line = f"- `{kind.code}`: {text}"
         if line not in by_status[kind.status]:

@@ -6,23 +6,48 @@ rate limits, Celery tasks run in-process, the console carrier.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
-SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-secret-key-change-me-in-production")
 DEBUG = env.bool("DEBUG", default=False)
+# It keys the hashes of verification codes and signs the admin's sessions. A development machine
+# (DEBUG on) may run on the published development key; nothing else runs without a key of its own.
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-secret-key-change-me-in-production"
+SECRET_KEY = env("SECRET_KEY", default="") or (DEVELOPMENT_SECRET_KEY if DEBUG else "")
+if not DEBUG and SECRET_KEY in ("", DEVELOPMENT_SECRET_KEY):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set (or is the published development key) and DEBUG is off. It keys the hashes of "
+        "verification codes and signs the admin's sessions: set SECRET_KEY to a long random value, e.g. "
+        "SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(50))'), the same for every server "
+        "and worker of the service; or, on a development machine only, set DEBUG=true."
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (absolute URLs then say https).
-if env.bool("BEHIND_TLS_PROXY", default=False):
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (absolute URLs then say https): the admin's
+# session and CSRF cookies go over TLS only, answers carry HSTS, and a request that came in plain http
+# is redirected to https (SECURE_SSL_REDIRECT=false when probes reach the server without the proxy).
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # A year (Django's advice once a site is https-only). Subdomains and preloading are the domain owner's
+    # call, not this service's: off unless set (check --deploy's W005, W021; see the README).
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 
-# Seconds a server process keeps an app (its keys and settings) before reading it again; a change
-# made in another process is seen within this time. 0: read it on every request.
+# Seconds a server process keeps an app (its keys and settings) before reading it again. A change saved
+# anywhere (a rotated key) is seen at once by every process sharing the cache (Redis); without Redis,
+# by this process at once and by others within this time. 0: read it on every request.
 APP_CACHE_SECONDS = env.float("APP_CACHE_SECONDS", default=5.0)
+# How far an X-LC-Sign timestamp may be from now, either way (the SDKs sign with the current time): past it, 401.
+REQUEST_SIGN_MAX_SKEW_SECONDS = env.int("REQUEST_SIGN_MAX_SKEW_SECONDS", default=15 * 60)
 
 # Mount point of the LeanCloud API: "" serves http://host/1.1/..., "sms/" serves http://host/sms/1.1/...
 API_PREFIX = env("API_PREFIX", default="").strip("/")
@@ -158,6 +183,10 @@ EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="smsplatform <noreply@localhost>")
 
+# The app's test number's fixed code never dies: five wrong guesses within this many seconds lock it
+# (603, the right code too) until this many seconds after the last one.
+TEST_CODE_LOCKOUT_SECONDS = env.int("TEST_CODE_LOCKOUT_SECONDS", default=15 * 60)
+
 # --- Captcha (django-simple-captcha draws the challenges) -----------------------------------------
 # Each requestCaptcha picks its own length (size) and image size (width, height): they are passed per
 # challenge, not set here. Images are drawn at the font's natural size and scaled to width x height.
@@ -168,17 +197,47 @@ CAPTCHA_IMAGE_SIZE = None
 CAPTCHA_2X_IMAGE = True  # the library's scale 2, which images about 60 px high are drawn at
 CAPTCHA_TIMEOUT = 3  # minutes: the longest ttl; each challenge stores its own expiry
 
+# --- The size of what clients send ---------------------------------------------------------------
+# Bytes of a request body: past it, 413 (code 116), before a byte past it is read. The API's bodies
+# are a few hundred bytes.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=8192)
+# Levels of nesting of a JSON body (the body itself is the first): deeper is 107.
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
+# Bytes of an end user's custom fields, as JSON: past it a sign-up or change is 413 (code 116).
+USER_CUSTOM_FIELDS_MAX_BYTES = env.int("USER_CUSTOM_FIELDS_MAX_BYTES", default=4096)
+
 # --- Per-client-IP flow control (django-ratelimit) -------------------------------------------------
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 # Calls that send an SMS, per client IP: "<count>/<s|m|h|d>", or "" for no limit.
 RATELIMIT_SMS_PER_IP = env("RATELIMIT_SMS_PER_IP", default="100/m")
+# Codes checked with their number (verifySmsCode, usersByMobilePhone, verifyMobilePhone,
+# resetPasswordBySmsCode, changePhoneNumber), per client IP.
+RATELIMIT_CODE_PER_IP = env("RATELIMIT_CODE_PER_IP", default="60/m")
+# Password checks (/login by password or SMS code, updatePassword), per client IP: a burst of them tells
+# registered names and numbers from unknown ones, and each costs a password hash.
+RATELIMIT_LOGIN_PER_IP = env("RATELIMIT_LOGIN_PER_IP", default="30/m")
+# Sign-ups (POST /users, /classes/_User), per client IP: each costs a password hash.
+RATELIMIT_SIGNUP_PER_IP = env("RATELIMIT_SIGNUP_PER_IP", default="20/m")
+# Changes of a user (PUT /users/<id>), per client IP.
+RATELIMIT_USER_UPDATE_PER_IP = env("RATELIMIT_USER_UPDATE_PER_IP", default="60/m")
+# Codes redeemed without their number (the JS SDK's verifyMobilePhone and resetPasswordBySmsCode), per
+# client IP: each guess could be any user's code. A person types a code once or twice.
+RATELIMIT_CODE_WITHOUT_NUMBER_PER_IP = env("RATELIMIT_CODE_WITHOUT_NUMBER_PER_IP", default="5/m")
+# Failed guesses of codes without their number, per app (from any client): past it the app's path is
+# closed (429) until the window has room again. Calls with the number, or with the user's session, stay open.
+CODE_WITHOUT_NUMBER_FAILURES_PER_APP = env("CODE_WITHOUT_NUMBER_FAILURES_PER_APP", default="20/h")
 # Captcha calls, per client IP. A person asks for a captcha (and its image) once or twice per SMS
 # and answers it once; a bot guessing answers or farming images hits these first.
 RATELIMIT_CAPTCHA_PER_IP = env("RATELIMIT_CAPTCHA_PER_IP", default="200/m")  # requestCaptcha
 RATELIMIT_CAPTCHA_IMAGE_PER_IP = env("RATELIMIT_CAPTCHA_IMAGE_PER_IP", default="200/m")  # captchaImage
 RATELIMIT_VERIFY_CAPTCHA_PER_IP = env("RATELIMIT_VERIFY_CAPTCHA_PER_IP", default="100/m")  # verifyCaptcha
-# Behind a proxy: the request header that carries the client address, e.g. HTTP_X_FORWARDED_FOR.
-RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default=None)
+# Attempts to log in to the admin per client IP, whatever the username.
+RATELIMIT_ADMIN_LOGIN_PER_IP = env("RATELIMIT_ADMIN_LOGIN_PER_IP", default="30/h")
+# Behind proxies: the request header they append the client's address to, e.g. HTTP_X_FORWARDED_FOR, and
+# how many trusted proxies append to it. The client is the TRUSTED_PROXY_COUNT-th address from the right
+# (smsplatform.client_ip); without the header, or with fewer addresses, the peer's address.
+RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default="")
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
 RATELIMIT_FAIL_OPEN = False
 
 # --- Django REST framework ------------------------------------------------------------------------
@@ -241,7 +300,17 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
-AUTH_PASSWORD_VALIDATORS = []
+# Staff passwords (the admin's users; end users' passwords are LeanCloud's business).
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# The admin's login: this many failed passwords for one username from one address lock that login
+# until ADMIN_LOGIN_LOCKOUT_SECONDS after the last failure (the right password is refused meanwhile).
+ADMIN_LOGIN_FAILURES_ALLOWED = env.int("ADMIN_LOGIN_FAILURES_ALLOWED", default=5)
+ADMIN_LOGIN_LOCKOUT_SECONDS = env.int("ADMIN_LOGIN_LOCKOUT_SECONDS", default=15 * 60)
 
 # Django's defaults, then LeanCloud's hash for imported users (rehashed with the first at login).
 PASSWORD_HASHERS = [

@@ -1,8 +1,11 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
 from . import views
+from .admin_tools import ThrottledAdminAuthenticationForm
+
+# The admin's login counts failures and locks out guessers.
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 api_urlpatterns = [
     path("date", views.ServerDateView.as_view()),
@@ -14,7 +17,7 @@ api_urlpatterns = [
     re_path(r"^.*$", views.api_not_found),
 ]
 
-api_root = f"{settings.API_PREFIX}/1.1/" if settings.API_PREFIX else "1.1/"
+api_root = views.api_root()
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -24,4 +27,5 @@ urlpatterns = [
     path(api_root, include(api_urlpatterns)),
 ]
 
+handler400 = "smsplatform.views.bad_request"
 handler500 = "smsplatform.views.server_error"

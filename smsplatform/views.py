@@ -1,4 +1,7 @@
+from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.urls import get_resolver
+from django.views import defaults
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
@@ -35,6 +38,23 @@ def api_not_found(request, *args, **kwargs):
 
 def server_error(request, *args, **kwargs):
     return error_response(LeanCloudError(Errors.INTERNAL))
+
+
+def api_root() -> str:
+    """Where the API is mounted: `1.1/`, or `<API_PREFIX>/1.1/`."""
+    return f"{settings.API_PREFIX}/1.1/" if settings.API_PREFIX else "1.1/"
+
+
+HOST_REFUSED = "Bad request: this server does not answer to that Host."
+
+
+def bad_request(request, exception=None, *args, **kwargs):
+    """Django's 400 (a disallowed Host, too many fields, ...): under the API a LeanCloud error, as every
+    other error there is; Django's own page elsewhere (the admin)."""
+    if not request.path.startswith("/" + api_root()):
+        return defaults.bad_request(request, exception)
+    text = HOST_REFUSED if isinstance(exception, DisallowedHost) else None
+    return error_response(LeanCloudError(Errors.BAD_REQUEST, text))
 
 
 class OpenAPISchemaView(SpectacularJSONAPIView):

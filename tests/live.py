@@ -53,7 +53,11 @@ def start_stack(log_dir: Path, server_processes: int | None = None):
         **os.environ,
         "DATABASE_URL": test_database_url(),
         "SMS_CONSOLE_OUTBOX": str(outbox),
-        "RATELIMIT_SMS_PER_IP": "",
+        # One client (127.0.0.1) sends everything of the session's live tests: no per-IP flow control
+        # (its budgets are tested in-process).
+        "RATELIMIT_ENABLE": "false",
+        # The servers run the service's own settings, as a deployment does, with the suite's key.
+        "DJANGO_SETTINGS_MODULE": "smsplatform.settings",
         "DEBUG": "false",
         "SECRET_KEY": settings.SECRET_KEY,
         "CELERY_TASK_DEFAULT_QUEUE": f"test-{uuid.uuid4().hex[:8]}",

@@ -45,3 +45,21 @@ def update_app_settings(*, app: App, changes: dict[str, str]) -> App:
     app.full_clean()
     app.save()
     return app
+
+
+ROTATABLE_KEYS = ("app_key", "master_key", "hook_key")
+
+
+@transaction.atomic
+def rotate_keys(*, app: App, keys: tuple[str, ...] = ("app_key", "master_key")) -> App:
+    """Give `app` new `keys` (of ROTATABLE_KEYS): the old ones are refused from the next request on, by
+    every server process (`selectors.app_by_app_id` sees the saved row at once)."""
+    unknown = set(keys) - set(ROTATABLE_KEYS)
+    if unknown or not keys:
+        raise ValueError(f"keys to rotate: some of {', '.join(ROTATABLE_KEYS)}")
+    app = App.objects.select_for_update().get(pk=app.pk)
+    for key in keys:
+        setattr(app, key, "")
+    app.fill_missing_keys()
+    app.save()
+    return app

@@ -108,8 +108,9 @@ def log_in_with_password(*, app: App, login: LoginRequest, phone: str | None) ->
     return user, new_session(user)
 
 
-def set_password(*, app: App, user: EndUser, password: str) -> None:
-    """Give `user` a new password, with every consequence: every session ends, a lockout is lifted."""
+def set_password(*, app: App, user: EndUser, password: str | None) -> None:
+    """Give `user` a new password (None: none, SMS login only), with every consequence: every session
+    ends, a lockout is lifted."""
     with transaction.atomic():
         user.set_password(password)
         user.updated_at = timezone.now()

@@ -1,6 +1,12 @@
 """The `_User` body (built-in fields, custom fields and LeanCloud's field operations), sign-up, update."""
+import json
+import math
+import re
 from typing import Callable
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -11,6 +17,8 @@ from smsplatform.phone import phone_from_param
 from ..models import App, EndUser
 from .sessions import new_session
 
+# A custom field's name, as LeanCloud takes it (else 105).
+CUSTOM_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 # Keys of a `_User` body that are never stored among its custom fields.
 NOT_STORED = {"objectId", "createdAt", "updatedAt", "sessionToken", "smsCode", "validate_token", "salt",
               "className", "__type"}
@@ -19,6 +27,39 @@ _DELETE = object()
 # Called with the user as it will be saved and the built-in fields that change, before anything is
 # written: it may refuse (raise) the save.
 BeforeSave = Callable[[EndUser, set[str]], None]
+
+
+USERNAME_MAX = EndUser._meta.get_field("username").max_length
+EMAIL_MAX = EndUser._meta.get_field("email").max_length
+
+
+def username_from(value) -> str:
+    """A username: a non-empty string (else 200) that fits its column."""
+    username = non_empty_string(value)
+    if username is None:
+        raise LeanCloudError(Errors.USERNAME_MISSING)
+    if len(username) > USERNAME_MAX:
+        raise LeanCloudError(Errors.BAD_REQUEST, f"username may be at most {USERNAME_MAX} characters.")
+    return username
+
+
+def email_from(value: str) -> str:
+    """An email address, as Django's validator and the column take it (else LeanCloud's 125)."""
+    try:
+        if len(value) > EMAIL_MAX:
+            raise ValidationError("too long")
+        validate_email(value)
+    except ValidationError:
+        raise LeanCloudError(Errors.INVALID_EMAIL)
+    return value
+
+
+def check_custom_fields(custom: dict) -> None:
+    """413 (116) when a user's custom fields, as stored, take more than USER_CUSTOM_FIELDS_MAX_BYTES
+    of JSON: a body is bounded, but operations (`Add`) make fields grow from one change to the next."""
+    limit = settings.USER_CUSTOM_FIELDS_MAX_BYTES
+    if len(json.dumps(custom, ensure_ascii=False, separators=(",", ":")).encode()) > limit:
+        raise LeanCloudError(Errors.OBJECT_TOO_LARGE, f"A user's custom fields may take at most {limit} bytes of JSON.")
 
 
 def _is_delete(value) -> bool:
@@ -37,7 +78,10 @@ def _apply_operation(current, value):
         if not isinstance(amount, (int, float)) or isinstance(amount, bool):
             raise LeanCloudError(Errors.BAD_REQUEST, "The amount of an Increment must be a number.")
         base = current if isinstance(current, (int, float)) and not isinstance(current, bool) else 0
-        return base + amount if op == "Increment" else base - amount
+        result = base + amount if op == "Increment" else base - amount
+        if isinstance(result, float) and not math.isfinite(result):
+            raise LeanCloudError(Errors.BAD_REQUEST, "The result of an Increment is out of range.")
+        return result
     if op in ("Add", "AddUnique", "Remove"):
         objects = value.get("objects")
         if not isinstance(objects, list):
@@ -59,9 +103,7 @@ def assign(user: EndUser, fields: dict, *, is_master: bool) -> set[str]:
         if key in NOT_STORED or key.startswith("_"):
             continue
         if key == "username":
-            username = non_empty_string(value)
-            if username is None:
-                raise LeanCloudError(Errors.USERNAME_MISSING)
+            username = username_from(value)
             if username != user.username:
                 user.username = username
                 changed.add(key)
@@ -74,7 +116,7 @@ def assign(user: EndUser, fields: dict, *, is_master: bool) -> set[str]:
         elif key == "email":
             if not (_is_delete(value) or isinstance(value, str)):
                 raise LeanCloudError(Errors.BAD_REQUEST, "email must be a string.")
-            email = "" if _is_delete(value) else value
+            email = "" if _is_delete(value) else email_from(value)
             if email != user.email:
                 user.email, user.email_verified = email, False
                 changed.add(key)
@@ -88,11 +130,14 @@ def assign(user: EndUser, fields: dict, *, is_master: bool) -> set[str]:
                 setattr(user, "email_verified" if key == "emailVerified" else "mobile_phone_verified", value is True)
                 changed.add(key)
         else:
+            if not CUSTOM_KEY.fullmatch(key):
+                raise LeanCloudError(Errors.INVALID_KEY_NAME)
             new = _apply_operation(custom.get(key), value)
             if new is _DELETE:
                 custom.pop(key, None)
             else:
                 custom[key] = new
+    check_custom_fields(custom)
     user.custom = custom
     # A flag cannot claim what is not there.
     user.email_verified = user.email_verified and bool(user.email)

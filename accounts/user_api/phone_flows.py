@@ -87,7 +87,9 @@ def log_in_with_sms_code(*, app: App, phone: str, code) -> tuple[EndUser, str]:
 def sign_up_or_log_in_with_phone(*, app: App, phone: str, code, fields: dict) -> tuple[EndUser, str]:
     """`usersByMobilePhone`: log in the number's user, or make one with a verified number.
 
-    `username`, `password` and other fields count only when a user is made.
+    `username`, `password` and other fields count only when a user is made. The code proves the
+    number: an existing user's unverified number becomes verified, and what its unproven claimant
+    set up ends (`_take_back_with_proven_number`).
     """
     user = selectors.user_by_phone(app=app, phone=phone)
 
@@ -96,12 +98,14 @@ def sign_up_or_log_in_with_phone(*, app: App, phone: str, code, fields: dict) ->
 
     if user is not None:
         sessions.guard_login(app=app, user=user, check=verify)
+        if not user.mobile_phone_verified:
+            user = _take_back_with_proven_number(app=app, user=user, phone=phone)
         return user, sessions.new_session(user)
     verify()
     user = EndUser(app=app, username=phone, custom={})
     rest = {key: value for key, value in fields.items() if key not in ("mobilePhoneNumber", "password", "username")}
     users.assign(user, rest, is_master=False)
-    user.username = non_empty_string(fields.get("username")) or phone
+    user.username = users.username_from(fields["username"]) if non_empty_string(fields.get("username")) else phone
     user.set_password(non_empty_string(fields.get("password")))
     user.mobile_phone_number, user.mobile_phone_verified = phone, True
     with transaction.atomic():
@@ -109,6 +113,15 @@ def sign_up_or_log_in_with_phone(*, app: App, phone: str, code, fields: dict) ->
         token = sessions.new_session(user)
         _queue_on_verified(app=app, user=user)
     return user, token
+
+
+def _take_back_with_proven_number(*, app: App, user: EndUser, phone: str) -> EndUser:
+    """A code proved a number that its user had not verified: whoever set the account up with it
+    (a password, sessions) never proved it, and may be someone else (pre-hijacking). The number is
+    verified, and that claimant's password and every session end (the caller gets a new session)."""
+    with transaction.atomic():
+        sessions.set_password(app=app, user=user, password=None)
+        return _mark_phone_verified(app=app, user=user, phone=phone)
 
 
 def _user_with_phone(*, app: App, phone: str) -> EndUser:
@@ -126,16 +139,15 @@ def request_phone_verification(*, app: App, phone: str, validate_token: str | No
     codes.request_code(app=app, phone=phone, purpose=Purpose.VERIFY_PHONE, validate_token=validate_token)
 
 
-def verify_phone(*, app: App, code, phone: str | None = None, session_user: EndUser | None = None) -> EndUser:
-    """Mark a number verified by its code. Without the number, the code tells it (JS SDK)."""
+def verify_phone(*, app: App, code, phone: str | None = None, prefer_phone: str | None = None) -> EndUser:
+    """Mark a number verified by its code. Without the number, the code tells it (JS SDK), the
+    logged-in caller's number (`prefer_phone`) first."""
     if phone is not None:
         user = _user_with_phone(app=app, phone=phone)
         codes.verify_code(app=app, phone=phone, purpose=Purpose.VERIFY_PHONE, code=code)
     else:
-        preferred = session_user.mobile_phone_number if session_user else ""
-        phone = codes.verify_code_without_number(
-            app=app, purpose=Purpose.VERIFY_PHONE, code=code, prefer_phone=preferred or None,
-        )
+        phone = codes.verify_code_without_number(app=app, purpose=Purpose.VERIFY_PHONE, code=code,
+                                                 prefer_phone=prefer_phone)
         user = _user_with_phone(app=app, phone=phone)
     return _mark_phone_verified(app=app, user=user, phone=phone)
 
@@ -172,8 +184,10 @@ def request_password_reset_code(*, app: App, phone: str, validate_token: str | N
     codes.request_code(app=app, phone=phone, purpose=Purpose.RESET_PASSWORD, validate_token=validate_token)
 
 
-def reset_password_with_code(*, app: App, code, password, phone: str | None = None) -> EndUser:
-    """Set a new password with a reset code (every session of the user ends, and so does a lockout)."""
+def reset_password_with_code(*, app: App, code, password, phone: str | None = None,
+                             prefer_phone: str | None = None) -> EndUser:
+    """Set a new password with a reset code (every session of the user ends, and so does a lockout).
+    Without the number, the code tells it (JS SDK), the logged-in caller's number (`prefer_phone`) first."""
     password = non_empty_string(password)
     if password is None:
         raise LeanCloudError(Errors.PASSWORD_MISSING)
@@ -182,7 +196,8 @@ def reset_password_with_code(*, app: App, code, password, phone: str | None = No
         _check_reset_allowed(app=app, user=user)
         codes.verify_code(app=app, phone=phone, purpose=Purpose.RESET_PASSWORD, code=code)
     else:
-        phone = codes.verify_code_without_number(app=app, purpose=Purpose.RESET_PASSWORD, code=code)
+        phone = codes.verify_code_without_number(app=app, purpose=Purpose.RESET_PASSWORD, code=code,
+                                                 prefer_phone=prefer_phone)
         user = _user_with_phone(app=app, phone=phone)
         _check_reset_allowed(app=app, user=user)
     sessions.set_password(app=app, user=user, password=password)

@@ -26,9 +26,12 @@ ID_IN_PATH = OpenApiParameter("object_id", str, OpenApiParameter.PATH, descripti
 CODE_IN_PATH = OpenApiParameter("code", str, OpenApiParameter.PATH, description="The six digits the SMS gave.")
 # What a `_User` body can be refused for (accounts.services.users.assign, save_unique).
 BODY_ERRORS = (
-    Errors.USERNAME_MISSING, Errors.PASSWORD_MISSING, Errors.INVALID_PHONE, (Errors.BAD_REQUEST, "email must be a string."),
-    (Errors.BAD_REQUEST, "The amount of an Increment must be a number."), (Errors.BAD_REQUEST, "Add needs a list of objects."),
+    Errors.USERNAME_MISSING, (Errors.BAD_REQUEST, "username may be at most 255 characters."), Errors.PASSWORD_MISSING,
+    Errors.INVALID_PHONE, (Errors.BAD_REQUEST, "email must be a string."), Errors.INVALID_EMAIL,
+    (Errors.BAD_REQUEST, "The amount of an Increment must be a number."),
+    (Errors.BAD_REQUEST, "The result of an Increment is out of range."), (Errors.BAD_REQUEST, "Add needs a list of objects."),
     (Errors.BAD_REQUEST, "Unsupported operation 'Multiply'."), Errors.USERNAME_TAKEN, Errors.EMAIL_TAKEN, Errors.PHONE_TAKEN,
+    Errors.INVALID_KEY_NAME, (Errors.OBJECT_TOO_LARGE, "A user's custom fields may take at most 4096 bytes of JSON."),
     Errors.MALFORMED_JSON,
 )
 
@@ -47,6 +50,17 @@ class UserSerializer(serializers.Serializer):
     email = fields.Passthrough(schema={"type": "string", "description": "Absent when none."})
     emailVerified = fields.Passthrough(schema={"type": "boolean"}, required=True)
     sessionToken = fields.Passthrough(schema={"type": "string", "description": "Only to the user itself, when it logs in."})
+    createdAt = fields.Passthrough(schema=DATE, required=True)
+    updatedAt = fields.Passthrough(schema=DATE, required=True)
+
+
+class PublicUserSerializer(serializers.Serializer):
+    """An end user as anyone but itself and the master key sees it: no number, email, flag or custom field."""
+
+    additional_properties = False
+
+    objectId = fields.Passthrough(schema=OBJECT_ID, required=True)
+    username = fields.Passthrough(schema={"type": "string", "description": "Absent when it is a phone number."})
     createdAt = fields.Passthrough(schema=DATE, required=True)
     updatedAt = fields.Passthrough(schema=DATE, required=True)
 
@@ -105,6 +119,18 @@ class UserAPIView(LeanCloudView):
         """The caller's end user, or None: a missing, ended or foreign `X-LC-Session` is no one."""
         return selectors.user_by_session_token(app=request.auth.app, token=session_token(request))
 
+    def spend_code_budget(self, request, phone: str | None) -> str | None:
+        """Spend the client's budget of calls that check a code (429 past it): with its number,
+        RATELIMIT_CODE_PER_IP; without it, the smaller one of such calls, and then the logged-in
+        caller's number is returned, which the code is checked against first
+        (`codes.verify_code_without_number`)."""
+        if phone is not None:
+            enforce_ip_budget(request, IpBudget.CODE)
+            return None
+        enforce_ip_budget(request, IpBudget.CODE_WITHOUT_NUMBER)
+        caller = self.session_user(request)
+        return (caller.mobile_phone_number or None) if caller else None
+
     def require_session_user(self, request):
         user = self.session_user(request)
         if user is None:
@@ -139,6 +165,7 @@ class SignUpView(UserAPIView):
         responses=answers({201: SignedUpSerializer}, *BODY_ERRORS, Errors.TOO_MANY_REQUESTS),
     )
     def post(self, request):
+        enforce_ip_budget(request, IpBudget.SIGNUP)
         body = self.InputSerializer.parse(request.data)
         user, token = phone_flows.sign_up(
             app=request.auth.app, fields=body["fields"], is_master=request.auth.is_master,
@@ -152,7 +179,7 @@ class SignUpView(UserAPIView):
 
 
 LOGIN_ERRORS = (
-    Errors.USERNAME_MISSING, Errors.PASSWORD_MISSING, Errors.PASSWORD_MISMATCH, Errors.USER_NOT_FOUND,
+    Errors.TOO_MANY_REQUESTS, Errors.USERNAME_MISSING, Errors.PASSWORD_MISSING, Errors.PASSWORD_MISMATCH, Errors.USER_NOT_FOUND,
     Errors.PHONE_MISSING, Errors.INVALID_PHONE, Errors.PHONE_USER_NOT_FOUND, Errors.PHONE_NOT_VERIFIED,
     Errors.LOGIN_LOCKED, Errors.OPERATION_FORBIDDEN, Errors.INVALID_SMS_CODE, Errors.MALFORMED_JSON,
 )
@@ -181,6 +208,7 @@ class LoginView(UserAPIView):
     @extend_schema(methods=["POST"], summary="Log in", tags=TAGS, request=json_body(InputSerializer),
                    responses=answers({200: UserSerializer}, *LOGIN_ERRORS))
     def post(self, request):
+        enforce_ip_budget(request, IpBudget.LOGIN)
         params = self.InputSerializer.parse(self.params(request))
         user, token = phone_flows.log_in(app=request.auth.app, login=params["login"], phone=params["phone"])
         return Response(user.as_leancloud(session_token=token))
@@ -215,12 +243,19 @@ class UserDetailView(UserAPIView):
         new = fields.Flag(help_text="`true`: answer with the whole user.")
         fetchWhenSave = fields.Flag(help_text="`true`: answer with the whole user.")
 
-    @extend_schema(summary="A user", tags=TAGS, parameters=[ID_IN_PATH],
-                   responses=answers({200: UserSerializer}, Errors.USER_NOT_FOUND))
+    @extend_schema(
+        summary="A user: the whole user to itself (its session) and the master key, its public fields to anyone else",
+        tags=TAGS, parameters=[ID_IN_PATH], auth=[*WITH_SESSION, *APP_KEYS],
+        responses=answers(
+            {200: PolymorphicProxySerializer("UserOrPublicUser", [UserSerializer, PublicUserSerializer], None, many=False)},
+            Errors.USER_NOT_FOUND,
+        ),
+    )
     def get(self, request, object_id):
         user = self.target(request, object_id)
-        public = not request.auth.is_master and not self.is_caller(request, user)
-        return Response(user.as_leancloud(public=public))
+        if request.auth.is_master or self.is_caller(request, user):
+            return Response(user.as_leancloud())
+        return Response(user.as_public())
 
     @extend_schema(
         summary="Change a user (its own session, or the master key)", tags=TAGS,
@@ -231,6 +266,7 @@ class UserDetailView(UserAPIView):
         ),
     )
     def put(self, request, object_id):
+        enforce_ip_budget(request, IpBudget.USER_UPDATE)
         user = self.target(request, object_id)
         self.require_may_alter(request, user)
         body = self.InputSerializer.parse(request.data)
@@ -270,10 +306,11 @@ class UpdatePasswordView(UserAPIView):
     @extend_schema(
         summary="Change the password (the old one given)", tags=TAGS, parameters=[ID_IN_PATH],
         request=json_body(InputSerializer),
-        responses=answers({200: UserSerializer}, Errors.USER_NOT_FOUND, Errors.SESSION_REQUIRED, Errors.PASSWORD_MISSING,
-                          Errors.PASSWORD_MISMATCH, Errors.LOGIN_LOCKED, Errors.MALFORMED_JSON),
+        responses=answers({200: UserSerializer}, Errors.TOO_MANY_REQUESTS, Errors.USER_NOT_FOUND, Errors.SESSION_REQUIRED,
+                          Errors.PASSWORD_MISSING, Errors.PASSWORD_MISMATCH, Errors.LOGIN_LOCKED, Errors.MALFORMED_JSON),
     )
     def put(self, request, object_id):
+        enforce_ip_budget(request, IpBudget.LOGIN)
         user = self.target(request, object_id)
         self.require_may_alter(request, user)
         params = self.InputSerializer.parse(self.params(request))
@@ -297,11 +334,12 @@ class UsersByMobilePhoneView(UserAPIView):
 
     @extend_schema(
         summary="Sign up or log in with a number and its code", tags=TAGS, request=json_body(InputSerializer),
-        responses=answers({200: UserSerializer}, Errors.PHONE_MISSING, Errors.INVALID_PHONE, Errors.INVALID_SMS_CODE,
-                          Errors.LOGIN_LOCKED, *BODY_ERRORS),
+        responses=answers({200: UserSerializer}, Errors.PHONE_MISSING, Errors.INVALID_PHONE, Errors.TOO_MANY_REQUESTS,
+                          Errors.INVALID_SMS_CODE, Errors.LOGIN_LOCKED, *BODY_ERRORS),
     )
     def post(self, request):
         params = self.InputSerializer.parse(self.params(request))
+        self.spend_code_budget(request, params["mobilePhoneNumber"])
         user, token = phone_flows.sign_up_or_log_in_with_phone(
             app=request.auth.app, phone=params["mobilePhoneNumber"], code=params["smsCode"],
             fields=dict(request.data),  # the body's fields (not the query's) make a new user
@@ -335,7 +373,8 @@ class RequestMobilePhoneVerifyView(SendCodeView):
 class VerifyMobilePhoneView(UserAPIView):
     class InputSerializer(fields.Params):
         mobilePhoneNumber = fields.PhoneField(
-            help_text="E.164; without it the code tells the number (the JS SDK sends `null`).")
+            help_text="E.164; without it the code tells the number, the logged-in user's first (the JS SDK "
+                      "sends `null`).")
 
     @extend_schema(
         summary="Verify a user's number with its code", tags=TAGS, parameters=[CODE_IN_PATH],
@@ -345,11 +384,8 @@ class VerifyMobilePhoneView(UserAPIView):
     )
     def post(self, request, code):
         phone = self.InputSerializer.parse(self.params(request))["mobilePhoneNumber"]
-        session_user = None
-        if phone is None:
-            enforce_ip_budget(request, IpBudget.CODE_WITHOUT_NUMBER)
-            session_user = self.session_user(request)
-        user = phone_flows.verify_phone(app=request.auth.app, code=code, phone=phone, session_user=session_user)
+        preferred = self.spend_code_budget(request, phone)
+        user = phone_flows.verify_phone(app=request.auth.app, code=code, phone=phone, prefer_phone=preferred)
         return Response({"objectId": user.object_id, "updatedAt": iso_date(user.updated_at)})
 
 
@@ -368,7 +404,8 @@ class RequestPasswordResetBySmsCodeView(SendCodeView):
 
 class ResetPasswordBySmsCodeView(UserAPIView):
     class InputSerializer(fields.Params):
-        mobilePhoneNumber = fields.PhoneField(help_text="E.164; without it the code tells the number (JS SDK).")
+        mobilePhoneNumber = fields.PhoneField(
+            help_text="E.164; without it the code tells the number, the logged-in user's first (JS SDK).")
         # Checked by the service, after the per-IP budget of a code without its number (201 when missing).
         password = fields.NonEmptyString(required=True, help_text="The new password; missing or empty: 201.")
 
@@ -382,9 +419,9 @@ class ResetPasswordBySmsCodeView(UserAPIView):
     def put(self, request, code):
         params = self.InputSerializer.parse(self.params(request))
         phone = params["mobilePhoneNumber"]
-        if phone is None:
-            enforce_ip_budget(request, IpBudget.CODE_WITHOUT_NUMBER)
-        phone_flows.reset_password_with_code(app=request.auth.app, code=code, password=params["password"], phone=phone)
+        preferred = self.spend_code_budget(request, phone)
+        phone_flows.reset_password_with_code(app=request.auth.app, code=code, password=params["password"], phone=phone,
+                                             prefer_phone=preferred)
         return Response({})
 
 
@@ -420,10 +457,11 @@ class ChangePhoneNumberView(UserAPIView):
         summary="Give a logged-in user the number its code went to", tags=TAGS, auth=WITH_SESSION,
         request=json_body(InputSerializer),
         responses=answers({200: EmptySerializer}, Errors.SESSION_REQUIRED, Errors.PHONE_MISSING, Errors.INVALID_PHONE,
-                          Errors.PHONE_TAKEN, Errors.INVALID_SMS_CODE, Errors.MALFORMED_JSON),
+                          Errors.TOO_MANY_REQUESTS, Errors.PHONE_TAKEN, Errors.INVALID_SMS_CODE, Errors.MALFORMED_JSON),
     )
     def post(self, request):
         user = self.require_session_user(request)
         params = self.InputSerializer.parse(self.params(request))
+        self.spend_code_budget(request, params["mobilePhoneNumber"])
         phone_flows.change_phone(app=request.auth.app, user=user, phone=params["mobilePhoneNumber"], code=params["code"])
         return Response({})

@@ -123,3 +123,103 @@ def test_a_new_account_starts_with_no_balance_and_the_free_quota_whatever_is_typ
     assert response.status_code == 302, response.content.decode()[:3000]
     account = Account.objects.get(name="Typed-in")
     assert (account.balance, account.gift_balance, account.free_sms_remaining) == (0, 0, FREE_DOMESTIC_SMS_PER_ACCOUNT)
+
+
+# --- what staff may see -------------------------------------------------------------------------------
+
+def staff_with(*codenames, username="viewer"):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user(username, password="a long, uncommon passphrase", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+def test_an_end_users_page_shows_djangos_summary_of_the_password_never_the_hash(client):
+    alice = EndUserFactory(username="alice")
+    client.force_login(staff_with("view_enduser"))
+    html = client.get(f"/admin/accounts/enduser/{alice.id}/change/").content.decode()
+    algorithm, _, rest = alice.password.partition("$")
+    assert algorithm in html and "salt" in html.lower()
+    assert alice.password not in html and rest[-20:] not in html
+    no_password = EndUserFactory(username="bob", raw_password=None)
+    assert "No password set." in client.get(f"/admin/accounts/enduser/{no_password.id}/change/").content.decode()
+
+
+SECRETS = ("master_key", "hook_key", "test_phone_code")
+
+
+def app_form(app, **changes) -> dict:
+    """The app's change form as the admin posts it (without its secrets)."""
+    form = {"account": app.account_id, "name": app.name, "timezone": app.timezone,
+            "test_phone_number": app.test_phone_number, "engine_url": app.engine_url}
+    for field in App.SETTINGS:
+        value = getattr(app, field)
+        if field in App.SECRETS or field in form:
+            continue
+        if isinstance(value, bool):
+            if value:
+                form[field] = "on"
+        else:
+            form[field] = value
+    form.update(changes)
+    return form
+
+
+@pytest.mark.app(test_phone_code="975318")
+def test_an_apps_secrets_need_a_permission_of_their_own(client, app):
+    client.force_login(staff_with("view_app", "change_app"))
+    html = client.get(f"/admin/accounts/app/{app.id}/change/").content.decode()
+    assert app.app_id in html and app.app_key in html
+    for secret in (app.master_key, app.hook_key, app.test_phone_code):
+        assert secret not in html
+    # A change by such a user keeps them.
+    before = [getattr(app, field) for field in SECRETS]
+    response = client.post(f"/admin/accounts/app/{app.id}/change/", app_form(app, limit_per_minute=3))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    app.refresh_from_db()
+    assert app.limit_per_minute == 3 and [getattr(app, field) for field in SECRETS] == before
+    client.force_login(staff_with("view_app", "view_app_secrets", username="keeper"))
+    html = client.get(f"/admin/accounts/app/{app.id}/change/").content.decode()
+    for secret in (app.master_key, app.hook_key, app.test_phone_code):
+        assert secret in html
+
+
+def test_a_staff_user_without_the_permission_adds_an_app_whose_secrets_are_generated(client):
+    account = AppFactory().account
+    client.force_login(staff_with("view_app", "add_app"))
+    page = client.get("/admin/accounts/app/add/").content.decode()
+    for field in SECRETS:
+        assert f'name="{field}"' not in page
+    form = {field: "" for field in ("app_id", "app_key", "test_phone_number", "engine_url")}
+    form.update({
+        "account": account.id, "name": "Staff-made", "timezone": "Asia/Shanghai",
+        "sms_code_service_enabled": "on", "captcha_enabled": "on", "sms_login_enabled": "on",
+        "limit_interval_seconds": 10, "limit_per_minute": 1, "limit_verification_per_24h": 10,
+        "limit_notification_per_day": 15,
+        "limit_voice_per_30s": 1, "limit_voice_per_hour": 3, "limit_voice_per_day": 5,
+    })
+    response = client.post("/admin/accounts/app/add/", form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    app = App.objects.get(name="Staff-made")
+    assert len(app.master_key) == 24 and len(app.hook_key) == 24 and len(app.test_phone_code) == 6
+
+
+def test_in_a_browser_view_only_staff_see_neither_hashes_nor_secrets(page, live_server, transactional_db):
+    from tests.browser import admin_login, screenshot
+
+    app = AppFactory(test_phone_number="+8618600000001", test_phone_code="975318")
+    alice = EndUserFactory(app=app, username="alice")
+    staff_with("view_enduser", "view_app")
+    admin_login(page, live_server, "viewer", "a long, uncommon passphrase")
+    page.goto(f"{live_server.url}/admin/accounts/enduser/{alice.id}/change/")
+    shown = page.inner_text("#content")
+    assert "alice" in shown and "algorithm" in shown and alice.password not in shown
+    screenshot(page, "admin-end-user-password-summary")
+    page.goto(f"{live_server.url}/admin/accounts/app/{app.id}/change/")
+    shown = page.inner_text("#content")
+    assert app.app_key in shown
+    for secret in (app.master_key, app.hook_key, app.test_phone_code):
+        assert secret not in shown and secret not in page.content()
+    screenshot(page, "admin-app-without-secrets")

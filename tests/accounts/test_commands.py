@@ -82,7 +82,8 @@ def test_app_settings_of_an_unknown_app():
         run("app_settings", "nosuchapp")
 
 
-def test_bootstrap_demo_is_idempotent():
+def test_bootstrap_demo_is_idempotent(settings):
+    settings.DEBUG = True  # as `make run` runs it: admin/admin is for a laptop's demo only
     first = run("bootstrap_demo")
     second = run("bootstrap_demo")
     assert App.objects.count() == 1

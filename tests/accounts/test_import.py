@@ -64,11 +64,12 @@ def run(app, path, *args):
     return out.getvalue(), err.getvalue()
 
 
-def test_imported_users_keep_their_data_and_log_in_with_their_old_password(lc, app, tmp_path, real_password_hashers):
+def test_imported_users_keep_their_data_and_log_in_with_their_old_password(lc, lc_master, app, tmp_path,
+                                                                            real_password_hashers):
     row = export_row(1)
     out, err = run(app, write(tmp_path / "users.jsonl", [row, export_row(2)]))
     assert out.startswith("Imported 2, skipped 0 already present, 0 bad row(s)") and err == ""
-    shown = lc.get(f"/1.1/users/{row['objectId']}").json()
+    shown = lc_master.get(f"/1.1/users/{row['objectId']}").json()
     assert shown == {
         "objectId": row["objectId"], "username": "user1", "email": "user1@example.com", "emailVerified": True,
         "mobilePhoneNumber": "+8618600000001", "mobilePhoneVerified": False,

@@ -74,6 +74,37 @@ def test_an_invalid_number_is_127_and_sends_nothing(lc, outbox, number):
     assert not Message.objects.exists()
 
 
+NOT_MOBILE = {
+    "beijing-fixed-line": "+86 10 6552 9988",
+    "shanghai-fixed-line-as-dialled": "021-6552 9988",
+    "shared-cost-400": "400 123 4567",
+    "uk-premium-rate": "+44 909 000 0000",
+    "us-premium-rate": "+1 900 555 0123",
+    "gmss-satellite": "+881 612 345 678",
+    "inmarsat-satellite": "+870 301 234 567",
+    "international-networks-voip": "+883 510 012 345",
+    "international-freephone": "+800 1234 5678",
+}
+
+
+@pytest.mark.app(international_sms_enabled=True)
+@pytest.mark.parametrize("number", list(NOT_MOBILE.values()), ids=list(NOT_MOBILE))
+def test_a_number_that_is_no_mobile_is_127_and_gets_no_code(lc, outbox, number):
+    assert_error(lc.post(URL, {"mobilePhoneNumber": number}), Errors.INVALID_PHONE)
+    assert_error(lc.post(URL, {"mobilePhoneNumber": number, "smsType": "voice"}), Errors.INVALID_PHONE)
+    assert outbox.messages() == []
+    assert not Message.objects.exists()
+
+
+@pytest.mark.app(international_sms_enabled=True, limit_interval_seconds=0, limit_per_minute=0)
+@pytest.mark.parametrize("number", ["+8618612345678", "+8617012345678", "+447911123456", "+5511987654321",
+                                    "+14155552671"], ids=["cn", "cn-virtual-operator", "uk", "brazil",
+                                                           "us-fixed-line-or-mobile"])
+def test_mobile_numbers_get_codes_where_a_country_cannot_tell_them_apart_too(lc, outbox, number):
+    assert lc.post(URL, {"mobilePhoneNumber": number}).status_code == 200
+    assert outbox.messages(number)
+
+
 def test_a_missing_number_is_212(lc):
     assert_error(lc.post(URL, {}), Errors.PHONE_MISSING)
 
@@ -162,3 +193,29 @@ def test_an_app_forcing_captcha_refuses_a_request_without_validate_token(lc, out
     assert_error(response, Errors.MISSING_VALIDATE_TOKEN)
     assert outbox.messages() == []
     assert not Message.objects.exists()
+
+
+# --- the signature an app signs with -------------------------------------------------------------------
+
+LONG_NAME = "天东商城股份有限公司华东区域分公司移动互联网事业部会员服务中心短信平台"  # 34 characters
+
+
+def test_an_app_name_over_32_characters_never_makes_an_sms_call_500(app_with, client_of, outbox):
+    """Names go up to 100 characters; a send record's signature holds 32. An app signs with an approved
+    signature of at most 20 characters: made from its name, or renamed later, it sends (on both databases)."""
+    assert len(LONG_NAME) > 32
+    app = app_with(name=LONG_NAME)
+    lc = client_of(app)
+    phone = unique_phone()
+    assert lc.post(URL, {"mobilePhoneNumber": phone}).status_code == 200
+    [message] = Message.objects.filter(phone=phone)
+    assert message.signature == LONG_NAME[:20]
+    assert outbox.messages(phone)[0]["text"].startswith(f"【{LONG_NAME[:20]}】")
+
+    renamed = app_with(name="天东商城", limit_interval_seconds=0, limit_per_minute=0)
+    renamed.name = LONG_NAME
+    renamed.save()  # as an old row might have been saved: without full_clean's checks
+    other = unique_phone()
+    for body in ({"mobilePhoneNumber": other}, {"mobilePhoneNumber": other, "smsType": "voice"}):
+        assert client_of(renamed).post(URL, body).status_code == 200, body
+    assert set(Message.objects.filter(phone=other).values_list("signature", flat=True)) == {"天东商城"}

@@ -1,3 +1,5 @@
+import time
+
 import pytest
 
 from sms.models import Message
@@ -46,3 +48,43 @@ def test_an_invalid_test_number_is_refused(app):
     app.test_phone_number = "12345"
     with pytest.raises(ValidationError):
         app.full_clean()
+
+
+def test_five_wrong_guesses_lock_the_fixed_code_for_a_while(lc, settings):
+    """The fixed code never dies, so its wrong guesses lock it instead: after five, even the right
+    code is 603 until TEST_CODE_LOCKOUT_SECONDS after the last wrong one."""
+    settings.TEST_CODE_LOCKOUT_SECONDS = 1
+    for guess in range(5):
+        assert_error(lc.post(f"/1.1/verifySmsCode/{100000 + guess}", {"mobilePhoneNumber": TEST_NUMBER}),
+                     Errors.INVALID_SMS_CODE)
+    assert_error(lc.post("/1.1/verifySmsCode/246810", {"mobilePhoneNumber": TEST_NUMBER}), Errors.INVALID_SMS_CODE)
+    time.sleep(1.1)
+    assert lc.post("/1.1/verifySmsCode/246810", {"mobilePhoneNumber": TEST_NUMBER}).status_code == 200
+
+
+def test_the_lockout_holds_for_every_call_that_takes_the_fixed_code(lc, app):
+    from tests.factories import EndUserFactory
+
+    EndUserFactory(app=app, mobile_phone_number=TEST_NUMBER, mobile_phone_verified=True)
+    for guess in range(5):
+        assert_error(lc.post("/1.1/usersByMobilePhone", {"mobilePhoneNumber": TEST_NUMBER, "smsCode": f"{100000 + guess}"}),
+                     Errors.INVALID_SMS_CODE)
+    assert_error(lc.put("/1.1/resetPasswordBySmsCode/246810", {"password": "taken-over"}), Errors.INVALID_SMS_CODE)
+    assert_error(lc.put("/1.1/resetPasswordBySmsCode/246810", {"password": "taken-over",
+                                                                "mobilePhoneNumber": TEST_NUMBER}),
+                 Errors.INVALID_SMS_CODE)
+    assert_error(lc.post("/1.1/verifySmsCode/246810", {"mobilePhoneNumber": TEST_NUMBER}), Errors.INVALID_SMS_CODE)
+
+
+def test_the_default_lockout_lasts_minutes(settings):
+    assert 5 * 60 <= settings.TEST_CODE_LOCKOUT_SECONDS <= 24 * 3600
+
+
+def test_verify_sms_code_has_a_per_ip_budget(lc, settings):
+    settings.RATELIMIT_CODE_PER_IP = "3/m"
+    for guess in range(3):
+        assert_error(lc.post(f"/1.1/verifySmsCode/{100000 + guess}", {"mobilePhoneNumber": unique_phone()}),
+                     Errors.INVALID_SMS_CODE)
+    assert_error(lc.post("/1.1/verifySmsCode/246810", {"mobilePhoneNumber": TEST_NUMBER}), Errors.TOO_MANY_REQUESTS)
+    assert lc.post("/1.1/verifySmsCode/246810", {"mobilePhoneNumber": TEST_NUMBER},
+                   REMOTE_ADDR="10.7.7.7").status_code == 200

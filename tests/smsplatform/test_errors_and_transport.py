@@ -1,4 +1,6 @@
 """LeanCloud's errors and the wire every call shares: `smsplatform/errors.py`, `smsplatform/api.py`."""
+import io
+import json
 import re
 
 import pytest
@@ -133,3 +135,125 @@ def test_api_can_be_mounted_under_a_prefix(lc, settings):
         settings.API_PREFIX = ""
         importlib.reload(smsplatform.urls)
         clear_url_caches()
+
+
+# --- the size of a request --------------------------------------------------------------------------
+
+TOO_LARGE = ErrorKind(116, "The object is too large.", 413)
+
+
+def test_a_body_over_the_limit_is_413_before_anything_is_done(lc, outbox, settings):
+    assert settings.API_MAX_BODY_BYTES == 8192
+    phone = unique_phone()
+    body = json.dumps({"mobilePhoneNumber": phone, "padding": "x" * 10_000_000})
+    response = lc.request("post", "/1.1/requestSmsCode", raw=body)
+    assert_error(response, Errors.OBJECT_TOO_LARGE, "The request body is larger than 8192 bytes.")
+    assert Errors.OBJECT_TOO_LARGE == TOO_LARGE
+    assert outbox.messages() == []
+
+
+def test_the_declared_length_is_checked_before_the_body_is_read(lc, settings):
+    """A Content-Length over the limit is refused without reading a byte of the body."""
+    settings.API_MAX_BODY_BYTES = 100
+
+    class Unread(io.BytesIO):
+        def read(self, *args):
+            raise AssertionError("the body was read")
+
+        readline = read
+
+    response = lc.request("post", "/1.1/requestSmsCode", raw="{}", CONTENT_LENGTH="10000000", **{"wsgi.input": Unread()})
+    assert_error(response, Errors.OBJECT_TOO_LARGE, "The request body is larger than 100 bytes.")
+
+
+def test_a_body_within_the_limit_is_read(lc, outbox, settings):
+    settings.API_MAX_BODY_BYTES = 200
+    phone = unique_phone()
+    body = json.dumps({"mobilePhoneNumber": phone})
+    body = body[:-1] + " " * (200 - len(body)) + "}"
+    assert len(body.encode()) == 200
+    assert lc.request("post", "/1.1/requestSmsCode", raw=body).status_code == 200
+    assert_error(lc.request("post", "/1.1/requestSmsCode", raw=body[:-1] + " }"), Errors.OBJECT_TOO_LARGE,
+                 "The request body is larger than 200 bytes.")
+
+
+# --- client input that must never be a 500 ----------------------------------------------------------
+
+def errors_logged(caplog) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.levelname in ("ERROR", "CRITICAL")]
+
+
+@pytest.mark.parametrize("raw", ["[" * 1000 + "]" * 1000, '{"a": ' + "[" * 1000 + "]" * 1000 + "}",
+                                 '{"a": ' + "[" * 33 + "]" * 33 + "}"], ids=["1000-deep", "1000-deep-in-object", "33-deep"])
+def test_json_nested_too_deep_is_107(lc, caplog, raw):
+    assert_error(lc.request("post", "/1.1/users", raw=raw), Errors.MALFORMED_JSON)
+    assert errors_logged(caplog) == []
+
+
+def test_json_nested_within_the_depth_limit_is_read(lc, settings):
+    assert settings.API_MAX_JSON_DEPTH == 32
+    deep = "[" * 31 + "]" * 31  # the body is the 32nd level
+    response = lc.request("post", "/1.1/users", raw='{"username": "alice", "password": "pw", "deep": ' + deep + "}")
+    assert response.status_code == 201, response.content
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e999", "-1e999"])
+def test_numbers_json_has_no_place_for_are_107(lc, caplog, value):
+    raw = '{"username": "alice", "password": "pw", "score": ' + value + "}"
+    assert_error(lc.request("post", "/1.1/users", raw=raw), Errors.MALFORMED_JSON)
+    assert_error(lc.request("post", "/1.1/users", raw='{"username": "a", "password": "p", "s": {"__op": "Increment", '
+                                                      '"amount": ' + value + "}}"), Errors.MALFORMED_JSON)
+    assert errors_logged(caplog) == []
+
+
+NUL_TEXT = "Parameters may not contain NUL characters."
+
+
+@pytest.mark.parametrize("body", [
+    {"username": "al\u0000ice", "password": "pw"},
+    {"username": "alice", "password": "pw", "nickname": "a\u0000"},
+    {"username": "alice", "password": "pw", "profile": {"city\u0000": "x"}},
+    {"username": "alice", "password": "pw", "tags": ["\u0000"]},
+    {"username": "alice", "password": "pw", "email": "a\u0000@example.com"},
+], ids=["username", "custom", "nested-key", "in-a-list", "email"])
+def test_nul_characters_in_a_body_are_refused(lc, caplog, body):
+    assert_error(lc.post("/1.1/users", body), Errors.BAD_REQUEST, NUL_TEXT)
+    assert errors_logged(caplog) == []
+
+
+@pytest.mark.parametrize("call", [
+    lambda lc: lc.get("/1.1/login?username=%00&password=x"),
+    lambda lc: lc.post("/1.1/requestSmsCode?name=a%00b", {"mobilePhoneNumber": unique_phone()}),
+    lambda lc: lc.post("/1.1/requestSmsCode", {"mobilePhoneNumber": unique_phone(), "op": "\u0000"}),
+    lambda lc: lc.get("/1.1/captchaImage?appId=%00&token=%00"),
+], ids=["login-query", "sms-query", "sms-body", "captcha-image"])
+def test_nul_characters_anywhere_in_the_parameters_are_refused(lc, caplog, outbox, call):
+    assert_error(call(lc), Errors.BAD_REQUEST, NUL_TEXT)
+    assert outbox.messages() == [] and errors_logged(caplog) == []
+
+
+def test_a_nul_in_the_app_id_is_401(lc, caplog):
+    response = LeanCloudClient().post("/1.1/verifySmsCode/123456", {"mobilePhoneNumber": unique_phone()},
+                                      HTTP_X_LC_ID="app\u0000id", HTTP_X_LC_KEY="key")
+    assert_error(response, Errors.UNAUTHORIZED)
+    assert errors_logged(caplog) == []
+
+
+@pytest.mark.parametrize("raw", ['{"username": "\\ud800", "password": "pw"}', '{"username": "a", "password": "pw", '
+                                                                             '"x": "\\udfff\\ud800"}'])
+def test_lone_surrogates_are_107(lc, caplog, raw):
+    assert_error(lc.request("post", "/1.1/users", raw=raw), Errors.MALFORMED_JSON)
+    assert errors_logged(caplog) == []
+
+
+# --- a Host the service does not answer to ----------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/1.1/date", "/1.1/requestSmsCode", "/1.1/noSuchThing"])
+def test_a_disallowed_host_is_a_json_400_under_the_api(lc, path):
+    response = lc.client.post(path, data="{}", content_type="application/json", HTTP_HOST="evil.example", **lc.headers({}))
+    assert_error(response, Errors.BAD_REQUEST, "Bad request: this server does not answer to that Host.")
+
+
+def test_a_disallowed_host_elsewhere_is_djangos_own_400(client):
+    response = client.get("/admin/login/", HTTP_HOST="evil.example")
+    assert response.status_code == 400 and response["Content-Type"].startswith("text/html")

@@ -69,7 +69,8 @@ def test_an_app_made_with_create_app_signs_with_its_name(client_of, outbox):
     assert outbox.messages(phone)[0]["text"].startswith("【天东商城北京】您正在使用天东商城 (北京)服务")
 
 
-def test_make_runs_demo_app_signs_with_its_name(client_of, outbox):
+def test_make_runs_demo_app_signs_with_its_name(client_of, outbox, settings):
+    settings.DEBUG = True  # as `make run` runs it
     call_command("bootstrap_demo", "--admin-password", "x", stdout=StringIO())
     app = App.objects.get(account__name="demo")
     phone = unique_phone()

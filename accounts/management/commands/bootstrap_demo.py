@@ -1,8 +1,11 @@
 import json
 import os
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Account, App
 from accounts.services.app_settings import create_app
@@ -24,6 +27,11 @@ class Command(BaseCommand):
         User = get_user_model()
         username, password = options["admin_user"], options["admin_password"]
         if not User.objects.filter(username=username).exists():
+            if not settings.DEBUG:  # `make run` (DEBUG on) may have admin/admin; nothing else may
+                try:
+                    validate_password(password, User(username=username))
+                except ValidationError as exc:
+                    raise CommandError(f"The admin password is refused: {' '.join(exc.messages)}")
             User.objects.create_superuser(username=username, password=password, email="")
             admin_note = f"{username} / {password}"
         else:

@@ -48,6 +48,29 @@ def test_an_existing_number_logs_in_and_password_username_and_fields_are_ignored
     assert EndUser.objects.count() == 1
 
 
+def test_a_code_to_an_unverified_number_takes_the_account_back_from_whoever_set_it_up(lc, outbox):
+    """Pre-hijacking: Mallory signs up with Alice's number, unverified, and a password of hers. Alice's
+    first SMS sign-in proves the number: it is verified, Mallory's session ends and her password no
+    longer logs in."""
+    phone = unique_phone()
+    mallory = sign_up(lc, "mallory", "mallorys-pw", mobilePhoneNumber=phone)
+    alice = sign_up_by_phone(lc, outbox, phone)
+    assert alice["objectId"] == mallory["objectId"] and alice["mobilePhoneVerified"] is True
+    assert_error(lc.get("/1.1/users/me", **session(mallory["sessionToken"])), Errors.USER_NOT_FOUND)
+    for credentials in ({"username": "mallory"}, {"mobilePhoneNumber": phone}):
+        assert_error(lc.post("/1.1/login", {**credentials, "password": "mallorys-pw"}), Errors.PASSWORD_MISMATCH)
+    assert me(lc, alice["sessionToken"])["mobilePhoneVerified"] is True
+    assert Session.objects.filter(user__object_id=alice["objectId"]).count() == 1
+
+
+def test_a_code_to_a_verified_number_keeps_the_password_and_the_other_sessions(lc, outbox):
+    phone = unique_phone()
+    first = sign_up_by_phone(lc, outbox, phone, password="pw1")
+    again = sign_up_by_phone(lc, outbox, phone)
+    assert me(lc, first["sessionToken"])["objectId"] == again["objectId"]
+    assert lc.post("/1.1/login", {"mobilePhoneNumber": phone, "password": "pw1"}).status_code == 200
+
+
 def test_a_login_code_also_signs_in_by_phone(lc, outbox):
     phone = unique_phone()
     user = sign_up_by_phone(lc, outbox, phone)
@@ -134,8 +157,9 @@ def test_wrong_guesses_without_the_number_count_against_the_session_users_code(l
     for _ in range(VerificationCode.MAX_WRONG_GUESSES):
         assert_error(lc.post("/1.1/verifyMobilePhone/111111", raw="null", **session(alice["sessionToken"])),
                      Errors.INVALID_SMS_CODE)
-    assert_error(lc.post("/1.1/verifyMobilePhone/424242", raw="null", **session(alice["sessionToken"])),
-                 Errors.INVALID_SMS_CODE)
+    # From another client (this one has spent its budget of calls without a number): the code is dead.
+    assert_error(lc.post("/1.1/verifyMobilePhone/424242", raw="null", **session(alice["sessionToken"]),
+                         REMOTE_ADDR="10.1.2.3"), Errors.INVALID_SMS_CODE)
 
 
 def test_a_code_for_another_purpose_does_not_verify(lc, outbox):

@@ -6,7 +6,7 @@ import pytest
 
 from accounts.models import EndUser, Session
 from smsplatform.errors import Errors
-from tests.accounts.support import sign_up
+from tests.accounts.support import sign_up, sign_up_by_phone
 from tests.factories import EndUserFactory
 from tests.support import assert_error, session, unique_phone
 
@@ -61,7 +61,8 @@ def test_a_client_cannot_sign_up_with_verified_flags_but_the_master_key_can(lc, 
     ({"username": "bob"}, Errors.PASSWORD_MISSING),
     ({"username": "bob", "password": ""}, Errors.PASSWORD_MISSING),
     ({"username": "bob", "password": "p", "mobilePhoneNumber": "12345"}, Errors.INVALID_PHONE),
-], ids=["no-username", "empty-username", "no-password", "empty-password", "bad-number"])
+    ({"username": "bob", "password": "p", "mobilePhoneNumber": "+86 10 6552 9988"}, Errors.INVALID_PHONE),
+], ids=["no-username", "empty-username", "no-password", "empty-password", "bad-number", "fixed-line"])
 def test_sign_up_refuses_missing_fields_and_bad_numbers(lc, body, error):
     assert_error(lc.post("/1.1/users", body), error)
     assert not EndUser.objects.exists()
@@ -205,14 +206,40 @@ def test_tokens_are_stored_hashed(lc):
 
 # --- one user ----------------------------------------------------------------------------------------------
 
-def test_anyone_with_the_app_key_can_get_a_user_without_its_session(lc):
-    body = sign_up(lc, "alice", nickname="Al")
-    got = lc.get(f"/1.1/users/{body['objectId']}")
-    assert got.status_code == 200
-    assert got.json()["username"] == "alice" and got.json()["nickname"] == "Al"
-    assert "sessionToken" not in got.json() and "password" not in got.json()
-    assert lc.get(f"/1.1/classes/_User/{body['objectId']}").json()["objectId"] == body["objectId"]
+PUBLIC = {"objectId", "username", "createdAt", "updatedAt"}
+
+
+@pytest.mark.parametrize("path", ["/1.1/users/{}", "/1.1/classes/_User/{}"])
+def test_a_stranger_sees_only_a_users_public_fields(lc, path):
+    """With the app key alone, or another user's session: the objectId, the username and the dates;
+    never the number, the email, the flags or a custom field (Parse Server's protectedFields)."""
+    body = sign_up(lc, "alice", email="alice@example.com", mobilePhoneNumber=unique_phone(), nickname="Al",
+                   profile={"city": "杭州"})
+    bob = sign_up(lc, "bob")
+    url = path.format(body["objectId"])
+    for headers in ({}, session(bob["sessionToken"]), session("0" * 25)):
+        got = lc.get(url, **headers)
+        assert got.status_code == 200
+        assert set(got.json()) == PUBLIC, headers
+        assert got.json()["username"] == "alice" and got.json()["objectId"] == body["objectId"]
     assert_error(lc.get("/1.1/users/ffffffffffffffffffffffff"), Errors.USER_NOT_FOUND)
+
+
+def test_the_user_itself_and_the_master_key_see_every_field(lc, lc_master):
+    phone = unique_phone()
+    body = sign_up(lc, "alice", email="alice@example.com", mobilePhoneNumber=phone, nickname="Al")
+    for client, headers in ((lc, session(body["sessionToken"])), (lc_master, {})):
+        shown = client.get(f"/1.1/users/{body['objectId']}", **headers).json()
+        assert (shown["mobilePhoneNumber"], shown["email"], shown["nickname"]) == (phone, "alice@example.com", "Al")
+        assert shown["mobilePhoneVerified"] is False and "sessionToken" not in shown and "password" not in shown
+
+
+def test_a_stranger_does_not_read_a_number_from_the_username_it_gave_the_user(lc, outbox):
+    """usersByMobilePhone names a new user after its number: that username is not shown to strangers."""
+    user = sign_up_by_phone(lc, outbox)
+    shown = lc.get(f"/1.1/users/{user['objectId']}").json()
+    assert set(shown) == PUBLIC - {"username"}
+    assert user["mobilePhoneNumber"] not in str(shown)
 
 
 @pytest.mark.parametrize("path", ["/1.1/users/{}", "/1.1/classes/_User/{}?fetchWhenSave=false"])
@@ -248,7 +275,7 @@ def test_no_one_else_changes_or_deletes_a_user_but_the_master_key_can(lc, lc_mas
             assert_error(call(), Errors.SESSION_REQUIRED)
     assert lc_master.put(url, {"nickname": "set by master", "mobilePhoneNumber": unique_phone(),
                                "mobilePhoneVerified": True}).status_code == 200
-    shown = lc.get(url).json()
+    shown = lc_master.get(url).json()
     assert shown["nickname"] == "set by master" and shown["mobilePhoneVerified"] is True
     assert lc_master.delete(f"/1.1/users/{bob['objectId']}").json() == {}
     assert_error(lc.get(f"/1.1/users/{bob['objectId']}"), Errors.USER_NOT_FOUND)
@@ -260,7 +287,7 @@ def test_a_client_cannot_mark_its_own_number_verified(lc):
     response = lc.put(f"/1.1/users/{body['objectId']}", {"mobilePhoneVerified": True, "emailVerified": True},
                       **session(body["sessionToken"]))
     assert response.status_code == 200
-    assert lc.get(f"/1.1/users/{body['objectId']}").json()["mobilePhoneVerified"] is False
+    assert lc.get(f"/1.1/users/{body['objectId']}", **session(body["sessionToken"])).json()["mobilePhoneVerified"] is False
 
 
 def test_changing_the_number_unverifies_it_and_taken_values_are_refused(lc, lc_master):
@@ -274,10 +301,10 @@ def test_changing_the_number_unverifies_it_and_taken_values_are_refused(lc, lc_m
     assert_error(lc.put(f"/1.1/users/{bob['objectId']}", {"mobilePhoneNumber": phone},
                         **session(bob["sessionToken"])), Errors.PHONE_TAKEN)
     assert_error(lc.put(url, {"mobilePhoneNumber": "999"}, **mine), Errors.INVALID_PHONE)
-    assert lc.get(url).json()["mobilePhoneVerified"] is True
+    assert lc.get(url, **mine).json()["mobilePhoneVerified"] is True
     new_phone = unique_phone()
     assert lc.put(url, {"mobilePhoneNumber": new_phone}, **mine).status_code == 200
-    shown = lc.get(url).json()
+    shown = lc.get(url, **mine).json()
     assert shown["mobilePhoneNumber"] == new_phone and shown["mobilePhoneVerified"] is False
 
 
@@ -338,3 +365,72 @@ def test_third_party_login_data_is_shown_to_the_user_and_the_master_key_only(lc,
     assert lc.get(url, **session(body["sessionToken"])).json()["authData"]["weixin"]["openid"] == "o1"
     assert lc_master.get(url).json()["authData"]["weixin"]["access_token"] == "secret"
     assert "authData" in lc.get("/1.1/users/me", **session(body["sessionToken"])).json()
+
+
+# --- bounds of a user's fields -------------------------------------------------------------------------
+
+def test_custom_fields_are_bounded_in_size_however_they_grow(lc, settings):
+    assert settings.USER_CUSTOM_FIELDS_MAX_BYTES == 4096
+    assert_error(lc.post("/1.1/users", {"username": "alice", "password": "pw1", "bio": "x" * 4100}),
+                 Errors.OBJECT_TOO_LARGE, "A user's custom fields may take at most 4096 bytes of JSON.")
+    body = sign_up(lc, "alice", bio="短" * 100)
+    url, mine = f"/1.1/users/{body['objectId']}", session(body["sessionToken"])
+    grow = {"tags": {"__op": "Add", "objects": ["y" * 1000]}}
+    answers = [lc.put(url, grow, **mine).status_code for _ in range(4)]
+    assert answers == [200, 200, 200, 413]
+    assert_error(lc.put(url, grow, **mine), Errors.OBJECT_TOO_LARGE,
+                 "A user's custom fields may take at most 4096 bytes of JSON.")
+    assert len(EndUser.objects.get(object_id=body["objectId"]).custom["tags"]) == 3
+
+
+@pytest.mark.parametrize("key", ["1st", "has space", "has-dash", "点", "k" * 65])
+def test_a_custom_field_needs_a_leancloud_key_name(lc, key):
+    assert_error(lc.post("/1.1/users", {"username": "alice", "password": "pw1", key: 1}), Errors.INVALID_KEY_NAME)
+    assert not EndUser.objects.exists()
+
+
+def test_key_names_as_leancloud_takes_them(lc):
+    token = sign_up(lc, "alice", nick_name2="a", ACL={"*": {"read": True}}, k=1)["sessionToken"]
+    assert {"nick_name2", "ACL", "k"} <= set(lc.get("/1.1/users/me", **session(token)).json())
+
+
+@pytest.mark.parametrize("path", ["/1.1/users/%00", "/1.1/users/%00/refreshSessionToken", "/1.1/classes/_User/%00",
+                                  "/1.1/users/" + "f" * 300])
+def test_an_object_id_that_cannot_be_one_is_an_unknown_user(lc_master, caplog, path):
+    call = lc_master.put if path.endswith("refreshSessionToken") else lc_master.get
+    assert_error(call(path), Errors.USER_NOT_FOUND)
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []
+
+
+def test_a_username_over_255_characters_is_refused(lc, caplog):
+    assert_error(lc.post("/1.1/users", {"username": "u" * 256, "password": "pw"}), Errors.BAD_REQUEST,
+                 "username may be at most 255 characters.")
+    body = sign_up(lc, "u" * 255)
+    assert_error(lc.put(f"/1.1/users/{body['objectId']}", {"username": "v" * 256}, **session(body["sessionToken"])),
+                 Errors.BAD_REQUEST, "username may be at most 255 characters.")
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []
+
+
+@pytest.mark.parametrize("email", ["a" * 250 + "@example.com", "not an email", "a@b@example.com"])
+def test_an_email_that_cannot_be_one_is_125(lc, caplog, email):
+    assert_error(lc.post("/1.1/users", {"username": "alice", "password": "pw", "email": email}), Errors.INVALID_EMAIL)
+    assert not EndUser.objects.exists()
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []
+
+
+def test_a_phone_sign_up_with_a_long_username_is_refused(lc, outbox):
+    from tests.accounts.support import code_for
+
+    phone = unique_phone()
+    code = code_for(lc, outbox, phone)
+    response = lc.post("/1.1/usersByMobilePhone", {"mobilePhoneNumber": phone, "smsCode": code, "username": "u" * 256})
+    assert_error(response, Errors.BAD_REQUEST, "username may be at most 255 characters.")
+
+
+def test_an_increment_past_a_floats_range_is_refused(lc, caplog):
+    body = sign_up(lc, "alice", score=1e308)
+    url, mine = f"/1.1/users/{body['objectId']}", session(body["sessionToken"])
+    assert_error(lc.put(url, {"score": {"__op": "Increment", "amount": 1e308}}, **mine), Errors.BAD_REQUEST,
+                 "The result of an Increment is out of range.")
+    assert float(lc.get("/1.1/users/me", **mine).json()["score"]) == 1e308  # (jsonb gives it back as an integer)
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []

@@ -17,7 +17,7 @@ import pytest
 from django.apps import apps
 
 if not apps.ready:  # run without pytest-django (-p no:django --noconftest): sms.carriers imports models
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsplatform.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")  # the suite's key: DEBUG is off
     django.setup()
 
 from sms.carriers.smpp import (  # noqa: E402
