@@ -57,6 +57,8 @@ def start_stack(log_dir: Path, server_processes: int | None = None):
         "DEBUG": "false",
         "SECRET_KEY": settings.SECRET_KEY,
         "CELERY_TASK_DEFAULT_QUEUE": f"test-{uuid.uuid4().hex[:8]}",
+        # Each test flushes the tables (carrier rows too): the servers must not keep them for seconds.
+        "SMS_CARRIER_REFRESH_SECONDS": "0",
         "PYTHONUNBUFFERED": "1",
     }
     port = free_port()
@@ -83,7 +85,7 @@ def start_stack(log_dir: Path, server_processes: int | None = None):
         try:
             if requests.get(f"{url}/1.1/date", timeout=2).status_code == 200:
                 break
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still importing
             pass
         if time.monotonic() > deadline or started[0].poll() is not None:
             stop(started)
