@@ -183,7 +183,7 @@ class Carrier(models.Model):
     """
 
     name = models.CharField(max_length=32, unique=True, help_text=f"What routes and send records refer to: {NAME_RULE}.")
-    kind = models.CharField(max_length=16, choices=[(kind, kind) for kind in KINDS])
+    kind = models.CharField(max_length=16, help_text="The adapter: " + ", ".join(KINDS) + ".")
     enabled = models.BooleanField(default=True)
     username = models.CharField(max_length=128, blank=True,
                                 help_text="SMPP system_id, Twilio account SID, Aliyun AccessKey id.")

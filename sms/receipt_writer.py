@@ -11,7 +11,7 @@ import threading
 import time
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import DataError, IntegrityError, close_old_connections, connection
 from django.utils import timezone
 
 from . import send_records
@@ -72,6 +72,10 @@ class ReceiptWriter:
                     try:
                         send_records.write_receipts(carrier_id, receipts, received_at=received_at)
                         self.written += len(receipts)
+                        break
+                    except (IntegrityError, DataError):  # not transient (e.g. its carrier row is gone)
+                        logger.exception("Dropping %d receipts of carrier %s that cannot be written",
+                                         len(receipts), carrier_id)
                         break
                     except Exception:  # noqa: BLE001 - keep them and try again
                         logger.exception("Writing %d receipts of carrier %s failed; retrying", len(receipts), carrier_id)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import environ
 
-from sms.carriers.config import parse_carriers
+from sms.carriers.config import parse_carriers, register_kinds
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -138,6 +138,8 @@ CELERY_BEAT_SCHEDULE = {
 # --- SMS ------------------------------------------------------------------------------------------
 # Carriers, as URLs (README, "Carriers"): kind://user:secret@host:port?param=value, comma-separated.
 # Parsed and checked here, at start: a bad URL stops the process with the carrier and field named.
+# More adapter kinds (kind=dotted.path.Class, comma-separated): a deployment's own adapters.
+SMS_CARRIER_KINDS = register_kinds(env("SMS_CARRIER_KINDS", default=""))
 SMS_CARRIERS = env("SMS_CARRIERS", default="console://")
 SMS_CARRIER_CONFIGS = parse_carriers(SMS_CARRIERS)
 # The console carrier appends each message as a JSON line to this file when it is set.

@@ -17,6 +17,7 @@ api_root = f"{settings.API_PREFIX}/1.1/" if settings.API_PREFIX else "1.1/"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("sms.callback_urls")),  # /carriers/<name>/receipts: carriers' delivery reports
     path(api_root, include(api_urlpatterns)),
 ]
 

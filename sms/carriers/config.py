@@ -19,11 +19,24 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-from . import adapter_class
+from . import KINDS, adapter_class
 from .base import CarrierConfig, CarrierConfigError
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 NAME_RULE = "1-32 lowercase letters, digits, '-' or '_', starting with a letter or digit"
+
+
+def register_kinds(value: str) -> dict[str, str]:
+    """`SMS_CARRIER_KINDS`: more adapter kinds, `kind=dotted.path.Class` comma-separated (a deployment's
+    own adapter; the tests' fake carriers). Added to `KINDS`; ImproperlyConfigured when malformed."""
+    added = {}
+    for item in split_urls(value):
+        kind, sep, path = item.partition("=")
+        if not sep or not NAME.match(kind.strip()) or "." not in path:
+            raise ImproperlyConfigured(f"SMS_CARRIER_KINDS: {item!r} is not kind=dotted.path.Class")
+        added[kind.strip()] = path.strip()
+    KINDS.update(added)
+    return added
 
 
 def split_urls(value: str) -> list[str]:

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(help_text="What routes and send records refer to: 1-32 lowercase letters, digits, '-' or '_', starting with a letter or digit.", max_length=32, unique=True)),
-                ('kind', models.CharField(choices=[('console', 'console'), ('smpp', 'smpp'), ('twilio', 'twilio'), ('aliyun', 'aliyun')], max_length=16)),
+                ('kind', models.CharField(help_text='The adapter: console, smpp, twilio, aliyun.', max_length=16)),
                 ('enabled', models.BooleanField(default=True)),
                 ('username', models.CharField(blank=True, help_text='SMPP system_id, Twilio account SID, Aliyun AccessKey id.', max_length=128)),
                 ('secret_sealed', models.TextField(blank=True, editable=False)),
