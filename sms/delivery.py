@@ -69,7 +69,8 @@ def deliver_claimed(claimed: list[send_records.ClaimedMessage], *, loop_id: str 
             continue
         code_of = routing.country_calling_code(message.phone)
         plan = routing.plan(snapshot, country_code=code_of, channel=message.channel, rates=rates,
-                            exploration=settings.SMS_ROUTE_EXPLORATION, prior_weight=settings.SMS_ROUTE_PRIOR_WEIGHT)
+                            exploration=settings.SMS_ROUTE_EXPLORATION, prior_weight=settings.SMS_ROUTE_PRIOR_WEIGHT,
+                            tolerance=settings.SMS_ROUTE_RATE_TOLERANCE)
         if not plan:
             finals.append(send_records.Final(message.id, S.CALL_FAILED, error_code="no_route",
                                              error=NO_ROUTE.format(channel=message.channel, code=code_of)))

@@ -9,8 +9,9 @@ default route `*`: every enabled carrier (voice: those that support it), SMS_CAR
 the admin's by id.
 
 Strategy `ordered`: the route's order. Strategy `best_delivery_rate`: by delivery rate over the
-recent window, delivered / (delivered + failed) with a neutral prior (the route's pooled rate, worth
-SMS_ROUTE_PRIOR_WEIGHT receipts), so an unknown carrier starts like the others; a share
+recent window, delivered / (delivered + failed) with a neutral prior (the route's pooled rate drawn
+towards 1/2, worth SMS_ROUTE_PRIOR_WEIGHT receipts), so an unknown carrier starts like the others; carriers within
+SMS_ROUTE_RATE_TOLERANCE of the best count as equal (the route's order decides); a share
 SMS_ROUTE_EXPLORATION of messages goes to another carrier first, so one that failed and recovered
 wins its traffic back by itself. The rest of the list is the failover order.
 """
@@ -98,13 +99,14 @@ def carriers_of(snapshot: Snapshot, route: RouteInfo) -> list[CarrierInfo]:
 
 
 def plan(snapshot: Snapshot, *, country_code: str, channel: str, rates: dict[int, tuple[int, int]] | None = None,
-         exploration: float = 0.0, prior_weight: float = 20.0, rng: random.Random | None = None) -> list[CarrierInfo]:
+         exploration: float = 0.0, prior_weight: float = 20.0, tolerance: float = 0.05,
+         rng: random.Random | None = None) -> list[CarrierInfo]:
     """The carriers a message of (country_code, channel) tries, in order (empty: none can take it)."""
     route = route_for(snapshot, country_code=country_code, channel=channel)
     carriers = carriers_of(snapshot, route)
     if route.strategy != BEST_DELIVERY_RATE or len(carriers) < 2:
         return carriers
-    ranked = rank_by_rate(carriers, rates or {}, prior_weight=prior_weight)
+    ranked = rank_by_rate(carriers, rates or {}, prior_weight=prior_weight, tolerance=tolerance)
     rng = rng or random
     if exploration and rng.random() < exploration:
         other = ranked[1 + int(rng.random() * (len(ranked) - 1))]
@@ -114,16 +116,24 @@ def plan(snapshot: Snapshot, *, country_code: str, channel: str, rates: dict[int
 
 
 def rank_by_rate(carriers: list[CarrierInfo], rates: dict[int, tuple[int, int]], *,
-                 prior_weight: float) -> list[CarrierInfo]:
+                 prior_weight: float, tolerance: float = 0.05) -> list[CarrierInfo]:
+    # The neutral prior: the route's pooled rate, itself drawn towards 1/2 by `prior_weight` receipts
+    # (so it is never 0 or 1 on little evidence).
     delivered = sum(rates.get(c.id, (0, 0))[0] for c in carriers)
     total = sum(sum(rates.get(c.id, (0, 0))) for c in carriers)
-    prior = delivered / total if total else 1.0
+    prior = (delivered + 0.5 * prior_weight) / (total + prior_weight) if total + prior_weight else 0.5
 
     def score(carrier):
         d, f = rates.get(carrier.id, (0, 0))
         return (d + prior * prior_weight) / (d + f + prior_weight)
 
-    return sorted(carriers, key=score, reverse=True)  # stable: ties keep the route's order
+    scores = {c.id: score(c) for c in carriers}
+    best = max(scores.values())
+    # Carriers within `tolerance` of the best are as good as it: the route's order decides between them
+    # (so a carrier that recovered takes its place back once its figures catch up).
+    equal = [c for c in carriers if scores[c.id] >= best - tolerance]
+    rest = sorted((c for c in carriers if scores[c.id] < best - tolerance), key=lambda c: scores[c.id], reverse=True)
+    return equal + rest
 
 
 def delivery_rate(delivered: int, failed: int) -> float | None:

@@ -170,6 +170,8 @@ SMS_ROUTE_WINDOW_SECONDS = env.float("SMS_ROUTE_WINDOW_SECONDS", default=900.0)
 SMS_ROUTE_BUCKET_SECONDS = env.int("SMS_ROUTE_BUCKET_SECONDS", default=60)
 SMS_ROUTE_EXPLORATION = env.float("SMS_ROUTE_EXPLORATION", default=0.05)
 SMS_ROUTE_PRIOR_WEIGHT = env.float("SMS_ROUTE_PRIOR_WEIGHT", default=20.0)
+# Carriers whose rates are within this of the best one's count as equal: the route's order decides.
+SMS_ROUTE_RATE_TOLERANCE = env.float("SMS_ROUTE_RATE_TOLERANCE", default=0.05)
 # Keys that seal clear texts on their way to the carrier and carrier secrets (smsplatform/sealing.py):
 # comma-separated Fernet keys, the first seals, all unseal; empty: one key derived from SECRET_KEY.
 SMS_SEALING_KEYS = env.list("SMS_SEALING_KEY", default=[])
