@@ -81,6 +81,14 @@ def deliver_claimed(claimed: list[send_records.ClaimedMessage], *, loop_id: str 
 
     attempts: list[send_records.Attempt] = []
     journaled: set[int] = set()
+    in_flight = send_records.submits_in_flight.begin()
+    try:
+        _submit_all(registry, pending, finals, attempts, journaled, claimed, loop_id, journal)
+    finally:
+        send_records.submits_in_flight.end(in_flight)
+
+
+def _submit_all(registry, pending, finals, attempts, journaled, claimed, loop_id, journal) -> None:
 
     def journal_of(ids):
         if journal is not None:

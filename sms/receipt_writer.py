@@ -24,6 +24,7 @@ class ReceiptWriter:
         self.batch = batch or settings.SMS_RECEIPT_BATCH
         self.linger = (settings.SMS_RECEIPT_LINGER_MS if linger_ms is None else linger_ms) / 1000
         self._buffer: list[tuple[int, object, object]] = []  # (carrier id, receipt, received_at)
+        self._last_arrival = 0.0
         self._cond = threading.Condition()
         self._stopping = False
         self._busy = False
@@ -37,6 +38,7 @@ class ReceiptWriter:
         now = timezone.now()
         with self._cond:
             self._buffer.extend((carrier_id, receipt, now) for receipt in receipts)
+            self._last_arrival = time.monotonic()
             self._cond.notify()
 
     def _run(self) -> None:
@@ -53,8 +55,11 @@ class ReceiptWriter:
                         break
                     self._cond.wait(left)
                 taken, self._buffer = self._buffer[:self.batch], self._buffer[self.batch:]
+                arrived = self._last_arrival
                 self._busy = True
             try:
+                # This process's submits that began before these receipts came are recorded first.
+                send_records.submits_in_flight.wait_for_those_before(arrived, timeout=5.0)
                 self._write(taken)
             finally:
                 with self._cond:
@@ -62,32 +67,31 @@ class ReceiptWriter:
                     self._cond.notify_all()
 
     def _write(self, taken) -> None:
-        by_carrier: dict[int, dict] = {}
+        by_carrier: dict[int, list] = {}
         for carrier_id, receipt, received_at in taken:
-            by_carrier.setdefault(carrier_id, {}).setdefault(received_at, []).append(receipt)
+            by_carrier.setdefault(carrier_id, []).append((receipt, received_at))
         delay = 0.1
-        for carrier_id, groups in by_carrier.items():
-            for received_at, receipts in groups.items():
-                while True:
+        for carrier_id, receipts in by_carrier.items():
+            while True:
+                try:
+                    send_records.write_receipt_batch(carrier_id, receipts)
+                    self.written += len(receipts)
+                    break
+                except (IntegrityError, DataError):  # not transient (e.g. its carrier row is gone)
+                    logger.exception("Dropping %d receipts of carrier %s that cannot be written",
+                                     len(receipts), carrier_id)
+                    break
+                except Exception:  # noqa: BLE001 - keep them and try again
+                    logger.exception("Writing %d receipts of carrier %s failed; retrying", len(receipts), carrier_id)
                     try:
-                        send_records.write_receipts(carrier_id, receipts, received_at=received_at)
-                        self.written += len(receipts)
+                        connection.close()
+                    except Exception:  # noqa: BLE001
+                        pass
+                    if self._stopping and delay > 2:
+                        logger.error("Giving up %d receipts of carrier %s at shutdown", len(receipts), carrier_id)
                         break
-                    except (IntegrityError, DataError):  # not transient (e.g. its carrier row is gone)
-                        logger.exception("Dropping %d receipts of carrier %s that cannot be written",
-                                         len(receipts), carrier_id)
-                        break
-                    except Exception:  # noqa: BLE001 - keep them and try again
-                        logger.exception("Writing %d receipts of carrier %s failed; retrying", len(receipts), carrier_id)
-                        try:
-                            connection.close()
-                        except Exception:  # noqa: BLE001
-                            pass
-                        if self._stopping and delay > 2:
-                            logger.error("Giving up %d receipts of carrier %s at shutdown", len(receipts), carrier_id)
-                            break
-                        time.sleep(delay)
-                        delay = min(delay * 2, 5.0)
+                    time.sleep(delay)
+                    delay = min(delay * 2, 5.0)
         close_old_connections()
 
     def flush(self, timeout: float = 10.0) -> bool:

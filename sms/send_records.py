@@ -11,6 +11,7 @@ Django's `bulk_update` builds a CASE WHEN per row, slow for hundreds), multi-row
 """
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
 
@@ -37,6 +38,40 @@ status_changed = Signal()
 WRITE_LOCK = threading.RLock()
 
 WORKER_LOST = "worker lost before the carrier answered"
+
+
+class SubmitsInFlight:
+    """This process's batches between their submit and the record of its answers. The receipt writer
+    waits (a bounded time) for the batches that began before its receipts arrived: a receipt that
+    beats its submit's answer is then applied at once instead of being held and applied again."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._open: dict[int, float] = {}
+        self._serial = 0
+
+    def begin(self) -> int:
+        with self._cond:
+            self._serial += 1
+            self._open[self._serial] = time.monotonic()
+            return self._serial
+
+    def end(self, token: int) -> None:
+        with self._cond:
+            self._open.pop(token, None)
+            self._cond.notify_all()
+
+    def wait_for_those_before(self, moment: float, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while any(started <= moment for started in self._open.values()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._cond.wait(left)
+
+
+submits_in_flight = SubmitsInFlight()
 CHUNK = 500  # rows per statement
 
 
@@ -292,6 +327,11 @@ def write_receipts(carrier_id: int, receipts: list[CarrierReceipt], *, received_
     the sweep); a duplicate changes nothing. Counts by outcome."""
     received_at = received_at or timezone.now()
     return _apply_receipts(carrier_id, [_Item(r, received_at) for r in receipts])
+
+
+def write_receipt_batch(carrier_id: int, receipts: list[tuple[CarrierReceipt, datetime]]) -> dict:
+    """`write_receipts` for receipts that each came at their own time (the receipt writer's batches)."""
+    return _apply_receipts(carrier_id, [_Item(r, received_at) for r, received_at in receipts])
 
 
 def _apply_receipts(carrier_id: int, items: list[_Item]) -> dict:
