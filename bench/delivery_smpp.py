@@ -249,7 +249,7 @@ def main() -> None:
     parser.add_argument("--binds", type=int, default=1)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--linger-ms", type=float, default=20.0)
-    parser.add_argument("--receipt-linger-ms", type=float, default=20.0)
+    parser.add_argument("--receipt-linger-ms", type=float, default=100.0)
     parser.add_argument("--skip-peak", action="store_true")
     parser.add_argument("--skip-steady", action="store_true")
     args = parser.parse_args()

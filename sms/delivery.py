@@ -42,16 +42,20 @@ class LoopLost(Exception):
     """The delivery loop lost its heartbeat: it must not hand anything more to a carrier."""
 
 
-def deliver_messages(message_ids: list[int], *, loop_id: str = "", journal=None) -> int:
+def deliver_messages(message_ids: list[int], *, loop_id: str = "", journal=None, record=None) -> int:
     """Claim the `accepted` ones of `message_ids` and deliver them; the count claimed. Safe to run
-    twice: only `accepted` messages are claimed, in one conditional statement."""
+    twice: only `accepted` messages are claimed, in one conditional statement.
+
+    `record(finals, attempts)` writes the outcome; by default now, in this thread (the delivery loop
+    hands it to its process's writer and goes on)."""
     claimed = send_records.claim(message_ids, loop_id=loop_id)
     if claimed:
-        deliver_claimed(claimed, loop_id=loop_id, journal=journal)
+        deliver_claimed(claimed, loop_id=loop_id, journal=journal, record=record)
     return len(claimed)
 
 
-def deliver_claimed(claimed: list[send_records.ClaimedMessage], *, loop_id: str = "", journal=None) -> None:
+def deliver_claimed(claimed: list[send_records.ClaimedMessage], *, loop_id: str = "", journal=None,
+                    record=None) -> None:
     registry = get_registry()
     snapshot = registry.snapshot()
     rates = None
@@ -84,6 +88,7 @@ def deliver_claimed(claimed: list[send_records.ClaimedMessage], *, loop_id: str 
     in_flight = send_records.submits_in_flight.begin()
     try:
         _submit_all(registry, pending, finals, attempts, journaled, claimed, loop_id, journal)
+        (record or _record)(finals, attempts)
     finally:
         send_records.submits_in_flight.end(in_flight)
 
@@ -126,7 +131,6 @@ def _submit_all(registry, pending, finals, attempts, journaled, claimed, loop_id
         unsent = [m.id for m in claimed if m.id not in journaled]
         send_records.give_back(unsent, loop_id=loop_id)
         raise
-    _record(finals, attempts)
 
 
 RECORD_RETRY_SECONDS = 60.0

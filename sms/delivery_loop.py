@@ -69,6 +69,7 @@ class DeliveryLoop:
         self._stop = threading.Event()
         self._lost = threading.Event()
         self._tick = time.monotonic()
+        self._idle_since = time.monotonic()
         self._busy = False
         self.delivered = 0
         self.batches = 0
@@ -113,11 +114,18 @@ class DeliveryLoop:
             self._lost.set()
             raise delivery.LoopLost("heartbeat expired")
 
-    def _unjournal(self, message_ids: list[int]) -> None:
+    def _record(self, finals, attempts) -> None:
+        """Hand a batch's results to this process's writer; its ids leave the journal once written."""
+        writer = receipt_writer()
+        journal_key = self.journal_key
+        writer.add_results(finals, attempts, lambda ids: self._unjournal(ids, journal_key))
+
+    def _unjournal(self, message_ids: list[int], journal_key: str | None = None) -> None:
         try:
-            self.client.srem(self.journal_key, *message_ids)
+            if message_ids:
+                self.client.srem(journal_key or self.journal_key, *message_ids)
         except Exception:  # noqa: BLE001 - harmless: recovery finds them no longer `sending`
-            logger.warning("Could not clear %d ids from journal %s", len(message_ids), self.journal_key)
+            logger.warning("Could not clear %d ids from journal %s", len(message_ids), journal_key or self.journal_key)
 
     # --- the loop --------------------------------------------------------------------------------
 
@@ -127,16 +135,18 @@ class DeliveryLoop:
         return self
 
     def _gather(self) -> list[int]:
-        first = self.queue.wait(1.0)
-        if first is None:
+        """A batch: whatever waits, as soon as one id is there (one BLMPOP), then, unless it is full,
+        what arrives until the linger deadline (one LPOP). Ids found waiting already waited while the
+        previous batch was delivered: that time counts against their linger."""
+        ids = self.queue.wait_many(1.0, self.batch)
+        if not ids:
+            self._idle_since = time.monotonic()
             return []
-        ids = [first]
-        deadline = time.monotonic() + self.linger
-        ids += self.queue.take(self.batch - 1)
         if len(ids) < self.batch:
-            left = deadline - time.monotonic()
-            if left > 0 and self._stop.wait(left):
-                pass
+            waited = 0.0 if len(ids) == 1 else time.monotonic() - self._idle_since
+            left = self.linger - waited
+            if left > 0:
+                self._stop.wait(left)
             ids += self.queue.take(self.batch - len(ids))
         return ids
 
@@ -153,12 +163,13 @@ class DeliveryLoop:
                 continue
             if not ids:
                 continue
+            self._idle_since = time.monotonic()  # ids that arrive from now on wait for this batch
             self._busy = True
             self._tick = time.monotonic()
             try:
-                self.delivered += delivery.deliver_messages(ids, loop_id=self.id, journal=self.journal)
+                self.delivered += delivery.deliver_messages(ids, loop_id=self.id, journal=self.journal,
+                                                            record=self._record)
                 self.batches += 1
-                self._unjournal(ids)
             except delivery.LoopLost:
                 logger.error("Delivery loop %s lost its heartbeat mid-batch; recovery settles what it journaled", self.id)
             except Exception:  # noqa: BLE001 - left `sending`: recovery settles them
@@ -179,7 +190,7 @@ class DeliveryLoop:
         """Finish the batch in hand, write the receipts read so far, close the carriers, let go."""
         self._stop.set()
         self._thread.join(timeout)
-        receipt_writer().flush(timeout=5.0)
+        receipt_writer().flush(timeout=10.0)
         get_registry().close()
         receipt_writer().flush(timeout=5.0)
         try:

@@ -2,7 +2,7 @@
 
 With Redis (and tasks in a worker), an accepted message's id is appended to one Redis list (one
 RPUSH per accepting request); the delivery loop of each Celery worker instance takes them (BLPOP for
-the first, then LPOP with a count for the rest of a batch). No Celery task per batch, no drainer.
+the first ones, BLMPOP with a count, then LPOP with a count for the rest of a batch). No Celery task per batch, no drainer.
 Without it (tasks in-process), delivery runs inline (`sms.tasks.queue_delivery`).
 """
 from functools import lru_cache
@@ -26,6 +26,11 @@ class RedisDeliveryQueue:
         """The first id to arrive within `timeout` seconds, or None."""
         answer = self.client.blpop([self.key], timeout=timeout)
         return int(answer[1]) if answer else None
+
+    def wait_many(self, timeout: float, count: int) -> list[int]:
+        """Up to `count` ids, as soon as there is one (one BLMPOP); [] after `timeout` seconds."""
+        answer = self.client.blmpop(timeout, 1, self.key, direction="LEFT", count=count)
+        return [int(i) for i in answer[1]] if answer else []
 
     def take(self, count: int) -> list[int]:
         """Up to `count` ids already waiting, oldest first (none: an empty list, at once)."""

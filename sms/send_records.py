@@ -230,46 +230,66 @@ _STAMPS = {
 
 def record_deliveries(finals: list[Final], attempts: list[Attempt]) -> dict[str, list[int]]:
     """Write the outcome of a delivered batch: each record's status, carrier, parts (one row per
-    carrier message id), attempts, and the sealed text cleared, in one transaction; then apply the
-    receipts that arrived before these parts were known. The ids moved, by status."""
+    carrier message id), attempts, and the sealed text cleared, in one transaction, with the receipts
+    that arrived before these parts were known. The ids moved, by status."""
+    return write_batch(finals, attempts, {})["moved"]
+
+
+def write_batch(finals: list[Final], attempts: list[Attempt], receipts: dict[int, list["_Item"]]) -> dict:
+    """One transaction for what a process has to write: submit results first (so that receipts of
+    the same flush find their parts), then the receipts held for those parts, then `receipts`
+    ({carrier id: items}). {"moved": {status: ids}, "applied"/"held"/"duplicate": counts}."""
     now = timezone.now()
     moved: dict[str, list[int]] = {}
+    counts = {"applied": 0, "held": 0, "duplicate": 0}
+    stats: dict[int, list[int]] = {}
     with WRITE_LOCK, transaction.atomic(), connection.cursor() as cursor:
-        by_status: dict[str, list[Final]] = {}
-        for final in finals:
-            by_status.setdefault(final.status, []).append(final)
-        for status, group in by_status.items():
-            moved[status] = _move_finals(cursor, status, group, now)
-        parts = [
-            (f.message_id, f.carrier_id, cmid, number, PartStatus.DELIVERED if f.status == S.DELIVERED else PartStatus.PENDING)
-            for f in finals if f.carrier_id is not None and f.status != S.CALL_FAILED
-            for number, cmid in enumerate(f.carrier_message_ids, start=1) if cmid
-        ]
-        for chunk in _chunks(parts):
-            sql, params = _values(chunk)
-            cursor.execute(
-                "INSERT INTO sms_messagepart (message_id, carrier_id, carrier_message_id, part_number, status)"
-                f" VALUES {sql} ON CONFLICT DO NOTHING", params,
-            )
-        rows = [(a.message_id, a.carrier_id, _ts(a.started_at), _ts(a.finished_at), a.outcome, a.error_code[:64],
-                 a.error[:255]) for a in attempts]
-        for chunk in _chunks(rows):
-            sql, params = _values(chunk)
-            cursor.execute(
-                "INSERT INTO sms_deliveryattempt (message_id, carrier_id, started_at, finished_at, outcome, error_code,"
-                f" error) VALUES {sql}", params,
-            )
-        pending_parts: dict[int, list[str]] = {}
-        for message_id, carrier_id, cmid, _, status in parts:
-            if status == PartStatus.PENDING:
-                pending_parts.setdefault(carrier_id, []).append(cmid)
-        held = _held_receipts(cursor, pending_parts)
+        if finals:
+            by_status: dict[str, list[Final]] = {}
+            for final in finals:
+                by_status.setdefault(final.status, []).append(final)
+            for status, group in by_status.items():
+                moved.setdefault(status, []).extend(_move_finals(cursor, status, group, now))
+            parts = [
+                (f.message_id, f.carrier_id, cmid, number,
+                 PartStatus.DELIVERED if f.status == S.DELIVERED else PartStatus.PENDING)
+                for f in finals if f.carrier_id is not None and f.status != S.CALL_FAILED
+                for number, cmid in enumerate(f.carrier_message_ids, start=1) if cmid
+            ]
+            for chunk in _chunks(parts):
+                sql, params = _values(chunk)
+                cursor.execute(
+                    "INSERT INTO sms_messagepart (message_id, carrier_id, carrier_message_id, part_number, status)"
+                    f" VALUES {sql} ON CONFLICT DO NOTHING", params,
+                )
+            rows = [(a.message_id, a.carrier_id, _ts(a.started_at), _ts(a.finished_at), a.outcome,
+                     a.error_code[:64], a.error[:255]) for a in attempts]
+            for chunk in _chunks(rows):
+                sql, params = _values(chunk)
+                cursor.execute(
+                    "INSERT INTO sms_deliveryattempt (message_id, carrier_id, started_at, finished_at, outcome,"
+                    f" error_code, error) VALUES {sql}", params,
+                )
+            # Receipts of this flush for these parts are found below; held ones (stored earlier,
+            # possibly by another process) are looked up once.
+            incoming = {(cid, item.receipt.carrier_message_id) for cid, items in receipts.items() for item in items}
+            pending_parts: dict[int, list[str]] = {}
+            for _, carrier_id, cmid, _, status in parts:
+                if status == PartStatus.PENDING and (carrier_id, cmid) not in incoming:
+                    pending_parts.setdefault(carrier_id, []).append(cmid)
+            for carrier_id, items in _held_receipts(cursor, pending_parts).items():
+                receipts = {**receipts, carrier_id: items + list(receipts.get(carrier_id, []))}
+        for carrier_id, items in receipts.items():
+            carrier_stats = stats.setdefault(carrier_id, [0, 0])
+            for chunk in _chunks(items):
+                _apply_chunk(cursor, carrier_id, chunk, counts, carrier_stats, moved)
     for status, ids in moved.items():
         _notify(status, ids)
     _record_submit_stats(attempts)
-    for carrier_id, items in held.items():
-        _apply_receipts(carrier_id, items)
-    return moved
+    stats = {cid: value for cid, value in stats.items() if any(value)}
+    if stats:
+        route_stats.record(stats)
+    return {"moved": moved, **counts}
 
 
 def _move_finals(cursor, status: str, finals: list[Final], now) -> list[int]:
@@ -335,17 +355,8 @@ def write_receipt_batch(carrier_id: int, receipts: list[tuple[CarrierReceipt, da
 
 
 def _apply_receipts(carrier_id: int, items: list[_Item]) -> dict:
-    counts = {"applied": 0, "held": 0, "duplicate": 0}
-    stats = [0, 0]
-    moved: dict[str, list[int]] = {}
-    with WRITE_LOCK, transaction.atomic(), connection.cursor() as cursor:
-        for chunk in _chunks(items):
-            _apply_chunk(cursor, carrier_id, chunk, counts, stats, moved)
-    for status, ids in moved.items():
-        _notify(status, ids)
-    if any(stats):
-        route_stats.record({carrier_id: stats})
-    return counts
+    result = write_batch([], [], {carrier_id: items})
+    return {key: result[key] for key in ("applied", "held", "duplicate")}
 
 
 def _apply_chunk(cursor, carrier_id, items: list[_Item], counts, stats, moved) -> None:

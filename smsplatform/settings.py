@@ -151,9 +151,10 @@ SMS_CARRIER_REFRESH_SECONDS = env.float("SMS_CARRIER_REFRESH_SECONDS", default=5
 SMS_DELIVERY_LOOP = env.bool("SMS_DELIVERY_LOOP", default=True)  # false: this worker holds no carrier
 SMS_DELIVERY_BATCH = env.int("SMS_DELIVERY_BATCH", default=500)
 SMS_DELIVERY_LINGER_MS = env.float("SMS_DELIVERY_LINGER_MS", default=20.0)
-# Receipts are written in batches: at most this many, at most this long after the first one arrived.
+# Receipts (and the delivery loop's submit results) are written in batches: at most this many, at most
+# this long after the first one arrived (a status shows this much later; nothing waits for it).
 SMS_RECEIPT_BATCH = env.int("SMS_RECEIPT_BATCH", default=500)
-SMS_RECEIPT_LINGER_MS = env.float("SMS_RECEIPT_LINGER_MS", default=20.0)
+SMS_RECEIPT_LINGER_MS = env.float("SMS_RECEIPT_LINGER_MS", default=100.0)
 # A record still waiting for its receipt this long after it was submitted gets its final mark.
 SMS_RECEIPT_TIMEOUT_HOURS = env.float("SMS_RECEIPT_TIMEOUT_HOURS", default=72.0)
 # A receipt that found no record is re-applied by beat this long, then logged and kept as "unknown id".
