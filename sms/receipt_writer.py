@@ -32,6 +32,7 @@ class ReceiptWriter:
         self._receipts: list[tuple[int, object, object]] = []  # (carrier id, receipt, received_at)
         self._results: list[tuple[list, list, object]] = []    # (finals, attempts, on_written)
         self._pending = 0
+        self._unwritten_results = 0  # finals handed over and not yet written (taken or not)
         self._last_arrival = 0.0
         self._cond = threading.Condition()
         self._stopping = False
@@ -56,7 +57,20 @@ class ReceiptWriter:
         with self._cond:
             self._results.append((finals, attempts, on_written))
             self._pending += len(finals)
+            self._unwritten_results += len(finals)
             self._cond.notify()
+
+    def wait_room(self, limit: int, timeout: float = 30.0) -> bool:
+        """Block while `limit` or more handed-over results are not yet written: a delivery loop never
+        runs more than a batch ahead of its writer (what a kill leaves ambiguous stays bounded)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._unwritten_results >= limit:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.5))
+        return True
 
     def _run(self) -> None:
         while True:
@@ -83,6 +97,7 @@ class ReceiptWriter:
                 self._write(results, receipts)
             finally:
                 with self._cond:
+                    self._unwritten_results -= sum(len(r[0]) for r in results)
                     self._busy = False
                     self._cond.notify_all()
 
