@@ -241,6 +241,5 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
     "loggers": {
         "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
-        "sms.console": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }

@@ -8,7 +8,7 @@
 The scheme is the kind; user and password are the carrier's username and secret; host and port, when
 given, become the params `host` and `port`; the query holds the other params. `name` (a param)
 defaults to the kind, then `kind-2`, `kind-3`, ... for duplicates. User, password and params are
-percent-decoded. Each config is checked by its adapter's `check_config`; a bad URL raises
+percent-decoded. A bare kind (`console`, the setting's old form) means `console://`. Each config is checked by its adapter's `check_config`; a bad URL raises
 ImproperlyConfigured("SMS_CARRIERS: <name>: <field>: <message>").
 
 Pure functions: importable from settings.py before Django's apps load (no ORM, no project models).
@@ -57,6 +57,8 @@ def parse_carrier_url(url: str, *, taken: set[str] = frozenset()) -> CarrierConf
 
 
 def _parse(url: str, taken) -> CarrierConfig:
+    if url in KINDS:  # a bare kind, as the old SMS_CARRIERS=console said
+        url = f"{url}://"
     if "://" not in url:
         raise CarrierConfigError("url", f"{url!r} is not a URL like kind://user:secret@host:port?param=value")
     parts = urlsplit(url)

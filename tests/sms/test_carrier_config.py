@@ -21,6 +21,10 @@ def test_names_default_to_the_kind_then_numbered():
     assert [c.name for c in configs] == ["console", "console-2", "spare"]
 
 
+def test_the_old_form_a_bare_kind_still_works():
+    assert [(c.name, c.kind) for c in parse_carriers("console")] == [("console", "console")]
+
+
 @pytest.mark.parametrize("value, message", [
     ("smpp://smsp:secret@:2775", "SMS_CARRIERS: smpp: host: the SMSC's host is required"),
     ("smpp://smsp:secret@h:notaport", "SMS_CARRIERS: smpp: port: not a port number"),
