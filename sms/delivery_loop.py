@@ -156,9 +156,9 @@ class DeliveryLoop:
             if self._lost.is_set():
                 self._identify()
             try:
-                # Never more than a batch ahead of the writer: a kill leaves at most the batch being
-                # submitted and the one being written ambiguous.
-                receipt_writer().wait_room(self.batch)
+                # Never more than a batch ahead of the writer (one batch is written while the next is
+                # submitted): a kill leaves at most those two batches ambiguous.
+                receipt_writer().wait_room(self.batch + 1)
                 ids = self._gather()
             except Exception:  # noqa: BLE001 - Redis away: wait and try again
                 logger.warning("Delivery loop %s cannot read the queue", self.id, exc_info=True)
