@@ -1,5 +1,5 @@
-"""Delivery throughput: accepted messages through the Redis delivery queue, a Celery worker and the console
-carrier to `delivered`, the path the carriers issue will put SMPP behind.
+"""Delivery throughput: accepted messages through the Redis delivery queue, a Celery worker's delivery loop
+and the console carrier to `delivered` (the SMPP path end to end: bench/delivery_smpp.py).
 
     .venv/bin/python bench/delivery.py                 # 20,000 messages, worker concurrency 1 and 2
     .venv/bin/python bench/delivery.py --messages 50000 --concurrency 2
@@ -24,10 +24,10 @@ from bench import common as c  # noqa: E402
 
 INSERT = """
 INSERT INTO sms_message (app_id, phone, channel, category, purpose, template, signature, text, billed_parts, status,
-                         carrier, carrier_message_id, attempts, error, created_at)
+                         carrier, carrier_message_id, attempts, error, created_at, wire_parts, error_code, claimed_by)
 SELECT %(app)s, '+86186' || lpad(g::text, 8, '0'), 'sms', 'verification', 'sms_code', '', 'BenchApp',
-       '【BenchApp】您正在使用BenchApp服务，您的验证码是：123456，请在10分钟内完成验证。', 1, 'accepted',
-       '', '', 0, '', now()
+       '【BenchApp】您正在使用BenchApp服务，您的验证码是：******，请在10分钟内完成验证。', 1, 'accepted',
+       '', '', 0, '', now(), 0, '', ''  -- no sealed text: delivery sends the record's text
 FROM generate_series(1, %(n)s) AS g
 RETURNING id
 """
@@ -40,8 +40,7 @@ def run(messages: int, concurrency: int) -> dict:
     app = App.objects.get(app_id=c.BENCH_APP_ID).id
     conn = c.pg_connect()
     with conn.cursor() as cur:
-        cur.execute("DELETE FROM sms_verificationcode")
-        cur.execute("DELETE FROM sms_message")
+        cur.execute("TRUNCATE sms_receipt, sms_messagepart, sms_deliveryattempt, sms_verificationcode, sms_message")
         cur.execute(INSERT, {"app": app, "n": messages})
         ids = [row[0] for row in cur.fetchall()]
     conn.close()
@@ -60,8 +59,7 @@ def run(messages: int, concurrency: int) -> dict:
         cwd=c.ROOT, env=c.service_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     try:
-        # Nothing scheduled a drainer (the pushes found none needed: the flag is set by the first push
-        # and this process sends no task), so the first drain is beat's, within 5 s of the worker's start.
+        # The worker's delivery loop takes the queued ids as soon as it starts.
         conn = c.pg_connect()
         first_delivery = None
         with conn.cursor() as cur:

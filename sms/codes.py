@@ -20,7 +20,8 @@ from smsplatform.tokens import keyed_digest, random_digits, same_secret
 from templates_review import rendering, text_rules
 from templates_review.rendering import compose_sms, compose_voice_code
 
-from .models import Category, Channel, Message, MessageStatus, VerificationCode
+from . import send_records
+from .models import Category, Channel, Message, VerificationCode
 from .sending import INTERNATIONAL_DISABLED, accept_message, check_destination
 
 CODE_DIGITS = 6
@@ -113,7 +114,7 @@ def _use_code(*, live, code_id: int, code_hash: str, message_id: int | None, now
         if not live.filter(id=code_id, code_hash=code_hash).update(used_at=now):
             raise LeanCloudError(Errors.INVALID_SMS_CODE)
         if message_id:
-            Message.objects.filter(id=message_id).move_to(MessageStatus.VERIFIED, verified_at=now)
+            send_records.mark_verified(message_id, now=now)
 
 
 def _is_test_code(app, code: str) -> bool:

@@ -1,9 +1,9 @@
 """The delivery queue: between accepting a message and delivering it.
 
-With Redis, an accepted message's id is appended to one Redis list, and one drain task, scheduled
-only when none is scheduled or running, takes the ids in batches: a request costs one Redis call,
-and a worker delivers a batch with a handful of queries instead of a task per message. Each script
-is atomic, so an id pushed while the drainer finds the list empty schedules a new drainer.
+With Redis (and tasks in a worker), an accepted message's id is appended to one Redis list (one
+RPUSH per accepting request); the delivery loop of each Celery worker instance takes them (BLPOP for
+the first ones, BLMPOP with a count, then LPOP with a count for the rest of a batch). No Celery task per batch, no drainer.
+Without it (tasks in-process), delivery runs inline (`sms.tasks.queue_delivery`).
 """
 from functools import lru_cache
 
@@ -11,53 +11,43 @@ from django.conf import settings
 
 from smsplatform.redis_client import redis_client
 
-BATCH_SIZE = 500
-# How long the flag "a drainer is scheduled or running" lives unless the drainer renews it (it does
-# with every batch it takes): a drain task lost on its way, or a drainer that died, holds up the
-# messages pushed after it for at most this long. Celery beat also drains every few seconds, and
-# the ids a dead drainer took are still `accepted` in the database for the stalled-message sweep.
-DRAINER_LEASE_MS = 5_000
-
-_PUSH = """
-redis.call('RPUSH', KEYS[1], unpack(ARGV, 2))
-if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return 1 end
-return 0
-"""
-
-_TAKE = """
-local ids = redis.call('LPOP', KEYS[1], ARGV[1])
-if not ids then
-  redis.call('DEL', KEYS[2])
-  return {}
-end
-redis.call('PEXPIRE', KEYS[2], ARGV[2])
-return ids
-"""
-
 
 class RedisDeliveryQueue:
     def __init__(self, client, key: str):
         self.client = client
-        self.keys = [key, key + ":drainer"]
-        self.push_script = client.register_script(_PUSH)
-        self.take_script = client.register_script(_TAKE)
+        self.key = key
+        self.keys = [key]
 
-    def push(self, message_ids: list[int]) -> bool:
-        """Queue the ids; True when no drainer is scheduled, so the caller must schedule one."""
-        return bool(self.push_script(keys=self.keys, args=[DRAINER_LEASE_MS, *message_ids]))
+    def push(self, message_ids: list[int]) -> None:
+        if message_ids:
+            self.client.rpush(self.key, *message_ids)
 
-    def take(self, count: int = BATCH_SIZE) -> list[int]:
-        """Up to `count` ids, oldest first; none means the drainer is done and its flag released."""
-        return [int(i) for i in self.take_script(keys=self.keys, args=[count, DRAINER_LEASE_MS])]
+    def wait(self, timeout: float) -> int | None:
+        """The first id to arrive within `timeout` seconds, or None."""
+        answer = self.client.blpop([self.key], timeout=timeout)
+        return int(answer[1]) if answer else None
 
-    def release(self) -> None:
-        self.client.delete(self.keys[1])
+    def wait_many(self, timeout: float, count: int) -> list[int]:
+        """Up to `count` ids, as soon as there is one (one BLMPOP); [] after `timeout` seconds."""
+        answer = self.client.blmpop(timeout, 1, self.key, direction="LEFT", count=count)
+        return [int(i) for i in answer[1]] if answer else []
+
+    def take(self, count: int) -> list[int]:
+        """Up to `count` ids already waiting, oldest first (none: an empty list, at once)."""
+        return [int(i) for i in (self.client.lpop(self.key, count) or [])]
+
+    def length(self) -> int:
+        return self.client.llen(self.key)
+
+
+def queue_key() -> str:
+    return f"smsp:delivery-queue:{settings.CELERY_TASK_DEFAULT_QUEUE}"
 
 
 @lru_cache(maxsize=1)
 def get_delivery_queue() -> RedisDeliveryQueue | None:
-    """The Redis delivery queue, or None where tasks go straight to Celery (no Redis, or tasks in-process)."""
+    """The Redis delivery queue, or None without Redis."""
     client = redis_client()
-    if client is None or settings.CELERY_TASK_ALWAYS_EAGER:
+    if client is None:
         return None
-    return RedisDeliveryQueue(client, f"smsp:delivery-queue:{settings.CELERY_TASK_DEFAULT_QUEUE}")
+    return RedisDeliveryQueue(client, queue_key())

@@ -17,13 +17,17 @@ from smsplatform.phone import is_mainland_china
 from templates_review.checks import SIGNATURE_MAX_CHARACTERS
 from templates_review.rendering import ComposedText
 
+from . import routing
+from .carriers.registry import get_registry
 from .models import Channel, Message
 from .segments import billed_parts
+from .send_records import seal_for_delivery
 from .sending_limits import sending_rules
 from .tasks import queue_delivery
 
 INTERNATIONAL_DISABLED = "International SMS is disabled, please enable it in console."
 VOICE_MAINLAND_ONLY = "Voice verification codes can only be sent to mainland China numbers."
+NO_VOICE_CARRIER = "Fails to send message: no carrier that supports voice is configured for this number."
 
 
 def check_destination(*, app, phone: str, channel: str) -> None:
@@ -33,6 +37,17 @@ def check_destination(*, app, phone: str, channel: str) -> None:
         raise LeanCloudError(Errors.BAD_REQUEST, VOICE_MAINLAND_ONLY)
     if not mainland and not app.international_sms_enabled:
         raise LeanCloudError(Errors.BAD_REQUEST, INTERNATIONAL_DISABLED)
+    if channel == Channel.VOICE:
+        check_voice_route(phone)
+
+
+def check_voice_route(phone: str) -> None:
+    """A voice code needs a route of carriers that can speak (602 otherwise), known before anything
+    is counted or stored. Cheap: the routes and carriers this process keeps (re-read every few seconds)."""
+    snapshot = get_registry().snapshot()
+    code = routing.country_calling_code(phone)
+    if not routing.carriers_of(snapshot, routing.route_for(snapshot, country_code=code, channel=Channel.VOICE)):
+        raise LeanCloudError(Errors.SMS_SEND_FAILED, NO_VOICE_CARRIER)
 
 
 def check_signature(signature: str) -> None:
@@ -57,9 +72,12 @@ def accept_message(*, app, phone: str, channel: str, category: str, purpose: str
         redeem_validate_token(app=app, validate_token=validate_token)
         if app.is_test_number(phone):
             return None
+        # The record keeps the masked text; the clear one (and the code) waits sealed for delivery,
+        # which clears it when it records the submit.
         message = Message.objects.create(
             app=app, phone=phone, channel=channel, category=category, purpose=purpose,
-            template=composed.template, signature=composed.signature, text=composed.text,
+            template=composed.template, signature=composed.signature, text=composed.masked,
+            sealed=seal_for_delivery(text=composed.text, code=composed.code),
             billed_parts=billed_parts(composed.text), created_at=timezone.now(),
         )
         if write_with is not None:

@@ -8,6 +8,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from sms.carriers.config import parse_carriers, register_kinds
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -152,17 +154,57 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_BEAT_SCHEDULE = {
-    # The safety nets of delivery: accepted messages whose task never ran, and a delivery queue whose
-    # drain task was lost on its way (a drainer is normally scheduled by the message itself).
+    # The safety nets of delivery (README, "Delivery"): accepted messages that lost their way to a
+    # delivery loop; `sending` messages whose loop died; held receipts; the receipt timeout.
     "requeue-stalled-messages": {"task": "sms.tasks.requeue_stalled_messages", "schedule": 30.0},
-    "drain-delivery-queue": {"task": "sms.tasks.drain_delivery_queue", "schedule": 5.0},
+    "recover-stuck-sending": {"task": "sms.tasks.recover_stuck_sending", "schedule": 5.0},
+    "apply-held-receipts": {"task": "sms.tasks.apply_held_receipts", "schedule": 10.0},
+    "expire-waiting-receipts": {"task": "sms.tasks.expire_waiting_receipts", "schedule": 300.0},
 }
 
 # --- SMS ------------------------------------------------------------------------------------------
-# Carriers messages go to, in order of preference (admin-configured carriers come with routing).
-SMS_CARRIERS = env.list("SMS_CARRIERS", default=["console"])
+# Carriers, as URLs (README, "Carriers"): kind://user:secret@host:port?param=value, comma-separated.
+# Parsed and checked here, at start: a bad URL stops the process with the carrier and field named.
+# More adapter kinds (kind=dotted.path.Class, comma-separated): a deployment's own adapters.
+SMS_CARRIER_KINDS = register_kinds(env("SMS_CARRIER_KINDS", default=""))
+SMS_CARRIERS = env("SMS_CARRIERS", default="console://")
+SMS_CARRIER_CONFIGS = parse_carriers(SMS_CARRIERS)
 # The console carrier appends each message as a JSON line to this file when it is set.
 SMS_CONSOLE_OUTBOX = env("SMS_CONSOLE_OUTBOX", default="")
+# How often a process looks for changed carrier and route rows (made in another process's admin).
+SMS_CARRIER_REFRESH_SECONDS = env.float("SMS_CARRIER_REFRESH_SECONDS", default=5.0)
+# Delivery loop (one per Celery worker instance): a batch is up to this many messages, gathered for at
+# most SMS_DELIVERY_LINGER_MS after the first one arrives (the bound on the delay batching adds).
+SMS_DELIVERY_LOOP = env.bool("SMS_DELIVERY_LOOP", default=True)  # false: this worker holds no carrier
+SMS_DELIVERY_BATCH = env.int("SMS_DELIVERY_BATCH", default=500)
+SMS_DELIVERY_LINGER_MS = env.float("SMS_DELIVERY_LINGER_MS", default=20.0)
+# Receipts (and the delivery loop's submit results) are written in batches: at most this many, at most
+# this long after the first one arrived (a status shows this much later; nothing waits for it).
+SMS_RECEIPT_BATCH = env.int("SMS_RECEIPT_BATCH", default=500)
+SMS_RECEIPT_LINGER_MS = env.float("SMS_RECEIPT_LINGER_MS", default=100.0)
+# A record still waiting for its receipt this long after it was submitted gets its final mark.
+SMS_RECEIPT_TIMEOUT_HOURS = env.float("SMS_RECEIPT_TIMEOUT_HOURS", default=72.0)
+# A receipt that found no record is re-applied by beat this long, then logged and kept as "unknown id".
+SMS_RECEIPT_HOLD_SECONDS = env.float("SMS_RECEIPT_HOLD_SECONDS", default=3600.0)
+# A `sending` message whose holder gives no sign of life this long is settled (README, "Stuck sending"):
+# the Redis heartbeat of a delivery loop lives SMS_LOOP_HEARTBEAT_SECONDS; without Redis, a lease.
+SMS_LOOP_HEARTBEAT_SECONDS = env.float("SMS_LOOP_HEARTBEAT_SECONDS", default=15.0)
+SMS_LOOP_STALL_SECONDS = env.float("SMS_LOOP_STALL_SECONDS", default=300.0)
+SMS_SENDING_LEASE_SECONDS = env.float("SMS_SENDING_LEASE_SECONDS", default=600.0)
+# Routes of strategy best_delivery_rate: the window of receipts they rank carriers by, the share of
+# messages sent to another carrier than the best (so a recovered carrier wins traffic back), and the
+# weight (in receipts) of the neutral prior an unknown carrier starts with.
+SMS_ROUTE_WINDOW_SECONDS = env.float("SMS_ROUTE_WINDOW_SECONDS", default=900.0)
+SMS_ROUTE_BUCKET_SECONDS = env.int("SMS_ROUTE_BUCKET_SECONDS", default=60)
+SMS_ROUTE_EXPLORATION = env.float("SMS_ROUTE_EXPLORATION", default=0.05)
+SMS_ROUTE_PRIOR_WEIGHT = env.float("SMS_ROUTE_PRIOR_WEIGHT", default=20.0)
+# Carriers whose rates are within this of the best one's count as equal: the route's order decides.
+SMS_ROUTE_RATE_TOLERANCE = env.float("SMS_ROUTE_RATE_TOLERANCE", default=0.05)
+# Keys that seal clear texts on their way to the carrier and carrier secrets (smsplatform/sealing.py):
+# comma-separated Fernet keys, the first seals, all unseal; empty: one key derived from SECRET_KEY.
+SMS_SEALING_KEYS = env.list("SMS_SEALING_KEY", default=[])
+# The public base URL carriers call back (Twilio status callbacks, Aliyun reports): + /carriers/<name>/receipts
+SMS_CALLBACK_BASE_URL = env("SMS_CALLBACK_BASE_URL", default="").rstrip("/")
 
 # --- Templates and their review -------------------------------------------------------------------
 # Words that mark a template as marketing (refused on submission; ASCII words match whole words).
@@ -330,6 +372,5 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
     "loggers": {
         "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
-        "sms.console": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }

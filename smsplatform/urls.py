@@ -24,6 +24,7 @@ urlpatterns = [
     # The schema of the API and its browsable page: outside the API's catch-all, no keys needed.
     path("openapi.json", views.OpenAPISchemaView.as_view(), name="openapi-schema"),
     path("docs/", views.DocsView.as_view(), name="openapi-docs"),
+    path("", include("sms.callback_urls")),  # /carriers/<name>/receipts: carriers' delivery reports
     path(api_root, include(api_urlpatterns)),
 ]
 

@@ -11,7 +11,7 @@ a text (`name`, `op`, a template's variables) obeys `text_rules`, and every text
 anything is stored or counted.
 """
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from smsplatform.errors import Errors, LeanCloudError
 
@@ -50,11 +50,12 @@ TEMPLATE_REFUSALS = (
 
 @dataclass(frozen=True)
 class ComposedText:
-    text: str       # the clear text: for the carrier, and nothing else
-    masked: str     # the same with the code as ******: what may be kept, logged or shown
+    text: str = field(repr=False)  # the clear text: for the carrier, and nothing else
+    masked: str                    # the same with the code as ******: what may be kept, logged or shown
     signature: str
     template: str = ""
     category: str = TemplateCategory.VERIFICATION
+    code: str = field(default="", repr=False)  # the code in clear, for carriers that need it as a variable
 
 
 def signed(text: str, signature: str) -> str:
@@ -63,7 +64,7 @@ def signed(text: str, signature: str) -> str:
 
 def _composed(shape: str, code: str, **fields) -> ComposedText:
     text = check_ceiling(shape.replace(_CODE_SLOT, code))
-    return ComposedText(text=text, masked=shape.replace(_CODE_SLOT, CODE_MASK), **fields)
+    return ComposedText(text=text, masked=shape.replace(_CODE_SLOT, CODE_MASK), code=code, **fields)
 
 
 def default_signature(app) -> str:
@@ -151,7 +152,7 @@ def _compose_template(*, app, code: str, ttl_minutes: int, op: str | None, name:
 def compose_voice_code(*, app, code: str) -> ComposedText:
     """A voice code speaks the digits only: nothing else may be added. The app's default signature
     still counts its limits (per number and signature), as for its SMS."""
-    return ComposedText(text=" ".join(code), masked=" ".join(CODE_MASK), signature=default_signature(app))
+    return ComposedText(text=" ".join(code), masked=" ".join(CODE_MASK), signature=default_signature(app), code=code)
 
 
 def sample_values(variables, *, app, ttl_minutes: int = 10) -> dict[str, str]:

@@ -34,6 +34,21 @@ def _fresh_limits_and_cache():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_carriers():
+    """Each test reads carrier and route rows afresh (its database is rolled back after it) and
+    closes the adapters it made (an SMPP bind to its own stand-in SMSC)."""
+    from sms import route_stats
+    from sms.carriers.registry import reset_registry
+    from sms.receipt_writer import close_receipt_writer
+
+    reset_registry()
+    route_stats.reset()
+    yield
+    close_receipt_writer()
+    reset_registry()
+
+
+@pytest.fixture(autouse=True)
 def _tasks_in_process():
     """In-process tests run Celery tasks eagerly; the live tests start a real worker instead."""
     previous = celery_app.conf.task_always_eager

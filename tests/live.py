@@ -61,6 +61,8 @@ def start_stack(log_dir: Path, server_processes: int | None = None):
         "DEBUG": "false",
         "SECRET_KEY": settings.SECRET_KEY,
         "CELERY_TASK_DEFAULT_QUEUE": f"test-{uuid.uuid4().hex[:8]}",
+        # Each test flushes the tables (carrier rows too): the servers must not keep them for seconds.
+        "SMS_CARRIER_REFRESH_SECONDS": "0",
         "PYTHONUNBUFFERED": "1",
     }
     port = free_port()
@@ -131,3 +133,55 @@ def run_sdk_script(script: str, *, stack: "LiveStack", app, **env) -> dict:
     )
     assert finished.returncode == 0, finished.stderr[-3000:]
     return json.loads(finished.stdout)
+
+
+def start_smsc(log_dir: Path, *options: str) -> tuple[int, subprocess.Popen]:
+    """The stand-in SMSC as its own process (`python -m tests.smsc`), recording every whole message to
+    log_dir/smsc-messages.jsonl; (its port, the process)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.smsc", "--port", "0", "--record", str(log_dir / "smsc-messages.jsonl"),
+         *options],
+        cwd=BASE_DIR, stdout=subprocess.PIPE, stderr=open(log_dir / "smsc.log", "ab"), text=True,
+    )
+    line = process.stdout.readline()
+    if not line:
+        process.kill()
+        raise RuntimeError(f"the stand-in SMSC did not start; see {log_dir / 'smsc.log'}")
+    return json.loads(line)["port"], process
+
+
+def smsc_messages(log_dir: Path) -> list[dict]:
+    path = log_dir / "smsc-messages.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def start_worker(log_dir: Path, env: dict, tag: str = "celery") -> subprocess.Popen:
+    """A Celery worker (with beat, so the safety nets run) in its own process group, so that a test can
+    kill it and its pool children at once."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "smsplatform", "worker", "--loglevel", "INFO",
+         "--concurrency", "1", "--queues", env["CELERY_TASK_DEFAULT_QUEUE"],
+         "--beat", "--schedule", str(log_dir / f"{tag}-beat-schedule"),
+         "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=BASE_DIR, env=env, stdout=open(log_dir / f"{tag}.log", "ab"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def live_env(log_dir: Path, **extra) -> dict:
+    """The environment start_stack gives its processes, with `extra` on top."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "SMS_CONSOLE_OUTBOX": str(log_dir / "outbox.jsonl"),
+        "RATELIMIT_SMS_PER_IP": "",
+        "DEBUG": "false",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "CELERY_TASK_DEFAULT_QUEUE": f"test-{uuid.uuid4().hex[:8]}",
+        "SMS_CARRIER_REFRESH_SECONDS": "0",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.update({k: str(v) for k, v in extra.items()})
+    return env

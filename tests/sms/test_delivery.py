@@ -3,8 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from sms import delivery, tasks
-from sms.carriers import SubmitResult
+from sms import delivery, send_records, tasks
 from sms.models import Message, MessageStatus
 from tests.factories import AppFactory, MessageFactory
 from tests.support import unique_phone
@@ -32,7 +31,7 @@ def test_a_batch_is_delivered_with_one_result_each(outbox):
 
 def test_a_verified_message_is_not_moved_back_by_a_late_result():
     message = MessageFactory(status=MessageStatus.VERIFIED)
-    delivery.record_submit_results([SubmitResult(message.id, MessageStatus.DELIVERED, "ref")])
+    send_records.record_deliveries([send_records.Final(message.id, MessageStatus.DELIVERED, "console")], [])
     message.refresh_from_db()
     assert message.status == MessageStatus.VERIFIED
 
@@ -66,7 +65,6 @@ def test_a_broker_outage_does_not_fail_the_request(lc, outbox, monkeypatch):
         raise ConnectionError("broker unreachable")
 
     monkeypatch.setattr(tasks.deliver_messages, "delay", broker_down)
-    monkeypatch.setattr(tasks.drain_delivery_queue, "delay", broker_down)
     monkeypatch.setattr(RedisDeliveryQueue, "push", broker_down)
     phone = unique_phone()
     assert lc.post("/1.1/requestSmsCode", {"mobilePhoneNumber": phone}).status_code == 200
@@ -78,18 +76,19 @@ def test_a_broker_outage_does_not_fail_the_request(lc, outbox, monkeypatch):
     assert len(outbox.messages(phone)) == 1
 
 
-def test_the_delivery_queue_delivers_in_batches_and_schedules_one_drainer(outbox):
+def test_the_delivery_queue_hands_ids_over_in_batches(outbox):
     from sms.delivery_queue import get_delivery_queue
 
     queue = get_delivery_queue()
     if queue is None:
-        pytest.skip("without Redis, accepted messages go straight to a Celery task")
+        pytest.skip("without Redis, accepted messages go straight to delivery")
     app = AppFactory()
     messages = [MessageFactory(app=app) for _ in range(7)]
-    assert queue.push([messages[0].id]) is True  # no drainer yet: the caller schedules one
-    assert queue.push([m.id for m in messages[1:]]) is False  # one is already scheduled
-    assert delivery.drain_delivery_queue(batch_size=3) == 7
+    queue.push([m.id for m in messages])
+    assert queue.wait(1.0) == messages[0].id
+    assert queue.take(3) == [m.id for m in messages[1:4]]
+    taken = [messages[0].id, *[m.id for m in messages[1:4]], *queue.take(500)]
+    assert delivery.deliver_messages(taken) == 7
     assert Message.objects.filter(status=MessageStatus.DELIVERED).count() == 7
-    assert queue.push([messages[0].id]) is True  # the drainer finished and let go
-    assert delivery.drain_delivery_queue() == 1  # a message queued twice is taken, not sent, twice
+    assert delivery.deliver_messages([messages[0].id]) == 0  # a message queued twice is taken, not sent, twice
     assert len(outbox.messages()) == 7
