@@ -2,7 +2,8 @@
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import Carrier, OutboundMessage, SubmitResult
+# Transitional: the delivery layer of this branch still speaks the old names (see base.py).
+from .base import LegacyCarrier as Carrier, LegacyOutboundMessage as OutboundMessage, LegacySubmitResult as SubmitResult
 from .console import ConsoleCarrier
 
 ADAPTERS: dict[str, type[Carrier]] = {

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from ..models import MessageStatus
-from .base import Carrier, OutboundMessage, SubmitResult
+from .base import LegacyCarrier as Carrier, LegacyOutboundMessage as OutboundMessage, LegacySubmitResult as SubmitResult
 
 logger = logging.getLogger("sms.console")
 
