@@ -30,11 +30,13 @@ COMMON_PARAMS = frozenset({"name"})
 
 
 class RequestPool:
-    """A bounded pool of sending threads, one per adapter instance (thread-safe; concurrent `run`s share it)."""
+    """A bounded pool of sending threads, one per adapter instance (thread-safe). At most `size`
+    requests are on the wire at once for the whole adapter, whichever threads call `run`."""
 
     def __init__(self, *, size: int, thread_name: str):
         self.size = size
         self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix=thread_name)
+        self._slots = threading.BoundedSemaphore(size)   # taken before the journal, freed after the answer
         self._lock = threading.Lock()
         self._closed = False
         self.in_flight = 0        # requests being written or waiting for their answer
@@ -46,7 +48,9 @@ class RequestPool:
         journal: Callable[[list[int]], None],
     ) -> list[SubmitResult]:
         """One result per message. `send(message)` writes its request; it runs only after
-        `journal([..., message.id, ...])` returned, and never for a message whose journal failed."""
+        `journal([..., message.id, ...])` returned. `journal` runs on this (the caller's) thread; if it
+        raises, no message that it did not journal is sent, and the exception leaves `run` (the
+        results of requests already on the wire are then lost: those messages stay journaled)."""
         if not messages:
             return []
         if self._closed:
@@ -56,14 +60,12 @@ class RequestPool:
         return _Batch(self, messages, send, journal).run()
 
     def _run_one_inline(self, message, send, journal) -> SubmitResult:
-        try:
-            journal([message.id])
-        except Exception as exc:
-            logger.error("journal failed for message %s (not sent): %s", message.id, type(exc).__name__)
-            return SubmitResult(message.id, Outcome.FAILED, error=f"not sent: the journal failed ({type(exc).__name__})")
-        return self._send(message, send)
+        with self._slots:
+            journal([message.id])     # if it raises, nothing is sent and the exception goes to the caller
+            return self._send(message, send)
 
     def _send(self, message, send) -> SubmitResult:
+        """Write one request; the caller holds a slot."""
         with self._lock:
             self.in_flight += 1
         try:
@@ -135,15 +137,13 @@ class _Batch:
         return list(results.values())
 
     def _journal(self, asks) -> None:
-        ids = [ask[1] for ask in asks]
+        ok = False
         try:
-            self.journal(ids)
+            self.journal([ask[1] for ask in asks])
             ok = True
-        except Exception as exc:
-            logger.error("journal failed for %d messages (not sent): %s", len(ids), type(exc).__name__)
-            ok = False
-        for ask in asks:
-            ask[2].open(ok)
+        finally:   # a journal that raised: these are not sent, and the exception leaves `run`
+            for ask in asks:
+                ask[2].open(ok)
 
     def _task(self, message) -> None:
         result = None
@@ -151,16 +151,17 @@ class _Batch:
             if self.pool.closed:
                 result = _closed(message)
                 return
-            gate = _Gate()
-            with self.lock:
-                if self.abandoned:
-                    result = SubmitResult(message.id, Outcome.FAILED, error="not sent: the batch was abandoned")
+            with self.pool._slots:
+                gate = _Gate()
+                with self.lock:
+                    if self.abandoned:
+                        result = SubmitResult(message.id, Outcome.FAILED, error="not sent: the batch was abandoned")
+                        return
+                    self.asks.put(("journal", message.id, gate))
+                if not gate.wait():
+                    result = SubmitResult(message.id, Outcome.FAILED, error="not sent: the journal failed")
                     return
-                self.asks.put(("journal", message.id, gate))
-            if not gate.wait():
-                result = SubmitResult(message.id, Outcome.FAILED, error="not sent: the journal failed")
-                return
-            result = self.pool._send(message, self.send)
+                result = self.pool._send(message, self.send)
         finally:
             if result is None:  # only if _send itself raised BaseException: it may have been written
                 result = SubmitResult(message.id, Outcome.UNKNOWN, error="the adapter failed while sending")

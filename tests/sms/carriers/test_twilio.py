@@ -254,12 +254,46 @@ def test_in_a_batch_each_message_is_journaled_before_its_request(fake, make_carr
         assert journaled_at[to] <= position  # journaled before the server saw it
 
 
-def test_a_failing_journal_sends_nothing(fake, make_carrier):
-    results = make_carrier().submit([sms(1), sms(2, to="+8613800138002")], journal=Journal(fail=True))
-    assert {r.outcome for r in results} == {Outcome.FAILED}
+def test_concurrency_bounds_the_whole_adapter_not_each_batch(fake, make_carrier):
+    """Several threads (e.g. a threaded worker) submitting at once share the adapter's `concurrency`."""
+    fake.delay = 0.1
+    carrier = make_carrier(concurrency="2")
+    threads = [threading.Thread(target=carrier.submit, args=([sms(i)],), kwargs={"journal": Journal()})
+               for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(fake.requests) == 6 and fake.max_active == 2
+
+
+def test_a_failing_journal_sends_nothing_and_its_error_reaches_the_caller(fake, make_carrier):
+    carrier = make_carrier()
+    with pytest.raises(RuntimeError, match="database is down"):
+        carrier.submit([sms(1), sms(2, to="+8613800138002")], journal=Journal(fail=True))
+    with pytest.raises(RuntimeError, match="database is down"):
+        carrier.submit([sms(3)], journal=Journal(fail=True))
     assert fake.requests == []
-    [single] = make_carrier().submit([sms(3)], journal=Journal(fail=True))
-    assert single.outcome is Outcome.FAILED and fake.requests == []
+    [after] = carrier.submit([sms(4)], journal=Journal())   # the pool is still whole
+    assert after.outcome is Outcome.ACCEPTED
+
+
+def test_a_batch_left_midway_sends_only_what_was_journaled(fake, make_carrier):
+    """E.g. Celery's soft time limit raised inside the journal: what it had journaled may go, nothing else."""
+    fake.delay = 0.1
+    journaled = []
+
+    def journal(ids):
+        if journaled:
+            raise TimeoutError("soft time limit")
+        journaled.extend(ids)
+
+    carrier = make_carrier(concurrency="2")
+    with pytest.raises(TimeoutError):
+        carrier.submit([sms(i, to=f"+86138001380{i:02d}") for i in range(1, 7)], journal=journal)
+    carrier.close()   # waits for the requests on the wire
+    assert 1 <= len(journaled) <= 2
+    assert sorted(dict(r.form())["To"] for r in fake.requests) == sorted(f"+86138001380{i:02d}" for i in journaled)
 
 
 def test_a_closed_carrier_sends_nothing(fake, make_carrier):
