@@ -237,10 +237,12 @@ class AliyunCarrier(Carrier):
             outcome, text = transport_failure(exc, read_timeout=self._read_timeout)
             return self._failed(message, outcome, "", text)
         body = response.body
-        if body is not None and body.code == "OK" and body.biz_id:
-            return SubmitResult(message.id, Outcome.ACCEPTED, (body.biz_id,))
         code = (body.code if body is not None else "") or ""
-        text = (body.message if body is not None else "") or "no BizId in the answer"
+        if code == "OK":   # without a BizId (never seen) no receipt can be matched; it was taken all the same
+            return SubmitResult(message.id, Outcome.ACCEPTED, (body.biz_id,) if body.biz_id else ())
+        if not code:
+            return self._failed(message, Outcome.UNKNOWN, "", "an answer without Code: the message may have gone out")
+        text = body.message or ""
         return self._failed(message, Outcome.FAILED, code, f"Aliyun {code}: {text}"[:255])
 
     def _refused(self, message, exc: AlibabaCloudException) -> SubmitResult:

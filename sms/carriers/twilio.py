@@ -249,13 +249,7 @@ class TwilioCarrier(Carrier):
     # --- receipts ------------------------------------------------------------------------------
 
     def handle_callback(self, request) -> tuple[HttpResponse, list[CarrierReceipt]]:
-        raw = request.body.decode("utf-8", "replace")   # read first: request.POST parses from it
         url = self._callback_url()   # the URL Twilio was given (and signed), not the one it reached
-        if request.method == "GET":   # StatusCallbackMethod=GET: the fields are in the signed URL
-            raw = request.META.get("QUERY_STRING", "")
-            url, params, fields = (f"{url}?{raw}" if raw else url), {}, dict(parse_qsl(raw, keep_blank_values=True))
-        else:
-            params = fields = request.POST
         signature = request.headers.get(SIGNATURE_HEADER, "")
         signing = request.headers.get(SIGNATURE_SETTINGS_HEADER, "")
         secret = self._shared_key_secret if signing else self._auth_token
@@ -264,6 +258,12 @@ class TwilioCarrier(Carrier):
                            "no SMS_CALLBACK_BASE_URL" if not url else "no signature" if not signature
                            else "signed with a SharedKey, and shared_key_secret is not set")
             raise PermissionDenied("Twilio signature missing")
+        if request.method == "GET":   # StatusCallbackMethod=GET: the fields are in the signed URL
+            raw = request.META.get("QUERY_STRING", "")
+            url, params, fields = (f"{url}?{raw}" if raw else url), {}, dict(parse_qsl(raw, keep_blank_values=True))
+        else:
+            raw = request.body.decode("utf-8", "replace")   # read first: request.POST parses from it
+            params = fields = request.POST
         if not RequestValidator(secret).validate(url, params, signature, get_signature_algorithm(signing)):
             logger.warning("Twilio carrier %s: callback with a wrong signature from %s", self._name,
                            request.META.get("REMOTE_ADDR", "?"))

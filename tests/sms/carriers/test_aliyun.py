@@ -12,7 +12,7 @@ from sms.carriers.aliyun import AliyunCarrier, aliyun_number
 from sms.carriers.base import CarrierConfig, CarrierConfigError, Outcome, OutboundMessage
 
 from .fake_aliyun import KEY_ID, KEY_SECRET, SIGN, TEMPLATE, FakeAliyun
-from .fake_http import closed_port
+from .fake_http import Answer, Unaccepting, closed_port
 
 TOKEN = "rcpt_4f9c2d7e1a8b3c6d"
 PATH = "/carriers/aliyun/receipts"
@@ -148,11 +148,37 @@ def test_a_wrong_secret_fails_as_the_real_service_does(fake, make_carrier):
     assert "not-the-secret" not in wrong_secret.error and KEY_SECRET not in wrong_secret.error
 
 
+def test_user_flow_control_at_the_gateway_is_failed_with_the_code(fake, make_carrier):
+    fake.override = FakeAliyun._error(400, "Throttling.User", "Request was denied due to user flow control.")
+    [result] = make_carrier().submit([sms()], journal=Journal())
+    assert (result.outcome, result.error_code) == (Outcome.FAILED, "Throttling.User")
+
+
+def test_a_service_error_is_failed_but_a_gateway_timeout_is_unknown(fake, make_carrier):
+    carrier = make_carrier()
+    fake.override = FakeAliyun._error(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.")
+    [unavailable] = carrier.submit([sms(1)], journal=Journal())
+    fake.override = Answer(504, b"<html>504 Gateway Time-out</html>", content_type="text/html")
+    [gateway] = carrier.submit([sms(2)], journal=Journal())
+    assert (unavailable.outcome, unavailable.error_code) == (Outcome.FAILED, "ServiceUnavailable")
+    assert gateway.outcome is Outcome.UNKNOWN
+
+
 # --- the network -----------------------------------------------------------------------------------
 
 def test_connection_refused_is_failed(make_carrier):
     [result] = make_carrier(endpoint=f"127.0.0.1:{closed_port()}").submit([sms()], journal=Journal())
     assert result.outcome is Outcome.FAILED and "could not connect" in result.error
+
+
+def test_a_connect_timeout_is_failed(make_carrier):
+    listener = Unaccepting()
+    try:
+        [result] = make_carrier(endpoint=f"127.0.0.1:{listener.port}", connect_timeout="0.3").submit(
+            [sms()], journal=Journal())
+    finally:
+        listener.close()
+    assert result.outcome is Outcome.FAILED and "connect timeout" in result.error
 
 
 def test_a_read_timeout_is_unknown_and_the_error_never_holds_the_code(fake, make_carrier):
