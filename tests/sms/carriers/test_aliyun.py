@@ -2,7 +2,7 @@
 import json
 import logging
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 from django.core.exceptions import PermissionDenied
