@@ -231,7 +231,7 @@ def test_a_batch_goes_out_concurrently_with_one_result_each(fake, make_carrier):
     assert sorted(r.message_id for r in results) == list(range(1, 21))
     assert all(r.outcome is Outcome.ACCEPTED for r in results)
     assert len({r.carrier_message_ids[0] for r in results}) == 20
-    assert 4 <= fake.max_active <= 8          # several at once, never more than the pool
+    assert 3 <= fake.max_active <= 8          # several at once, never more than the pool
     assert fake.connections <= 8              # connections reused across the batch
     assert sorted(journal.ids) == list(range(1, 21))
     assert journal.thread_ids == {caller}     # journal runs on the caller's thread
