@@ -97,9 +97,18 @@ class CarrierForm(forms.ModelForm):
         if self.instance.pk and self.instance.secret_sealed:
             self.fields["secret"].help_text = (f"Now {self.instance.secret_hint}. Write-only: leave empty to keep it, "
                                                "or type a new one.")
+        if self.instance.pk:
+            # Secret params (a callback token) are shown as their hint; left as it is, the hint keeps them.
+            self.initial["params"] = self.instance.params_shown()
 
     def clean_params(self):
-        return self.cleaned_data.get("params") or {}
+        params = dict(self.cleaned_data.get("params") or {})
+        if self.instance.pk:
+            shown, stored = self.instance.params_shown(), self.instance.params or {}
+            for name in self.instance.secret_params():
+                if name in params and name in stored and params[name] == shown.get(name):
+                    params[name] = stored[name]
+        return params
 
     def clean(self):
         cleaned = super().clean()
@@ -114,18 +123,18 @@ class CarrierAdmin(admin.ModelAdmin):
     list_display = ("name", "kind", "enabled", "source", "secret_shown", "figures_1h")
     list_filter = ("kind", "enabled", "from_settings")
     actions = ("enable", "disable")
-    readonly_fields = ("secret_shown", "source", "figures", "live_state", "callback", "updated_at")
+    readonly_fields = ("secret_shown", "source", "figures", "live_state", "callback", "updated_at", "params_shown")
     fieldsets = ((None, {"fields": ("name", "kind", "enabled", "username", "secret", "params")}),
                  ("Now", {"fields": ("source", "secret_shown", "figures", "live_state", "callback", "updated_at")}))
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.from_settings:  # SMS_CARRIERS rewrites it at every start
-            return ("name", "kind", "enabled", "username", "params", *self.readonly_fields)
+            return ("name", "kind", "enabled", "username", *self.readonly_fields)
         return self.readonly_fields
 
     def get_fieldsets(self, request, obj=None):
         if obj is not None and obj.from_settings:
-            return ((None, {"fields": ("name", "kind", "enabled", "username", "params")}),) + self.fieldsets[1:]
+            return ((None, {"fields": ("name", "kind", "enabled", "username", "params_shown")}),) + self.fieldsets[1:]
         if obj is None:
             return self.fieldsets[:1]
         return self.fieldsets
@@ -135,6 +144,10 @@ class CarrierAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return super().has_change_permission(request, obj)
+
+    @admin.display(description="params")
+    def params_shown(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.params_shown(), indent=1, ensure_ascii=False))
 
     @admin.display(description="secret")
     def secret_shown(self, obj):

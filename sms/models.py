@@ -6,7 +6,7 @@ from django.utils import timezone
 from accounts.models import App
 from smsplatform import sealing
 
-from .carriers import KINDS, CarrierConfig, CarrierConfigError
+from .carriers import KINDS, CarrierConfig, CarrierConfigError, adapter_class
 from .carriers.config import NAME, NAME_RULE, check_config
 
 
@@ -175,6 +175,11 @@ class VerificationCode(models.Model):
 
 # --- Carriers and routes: data, configured in the admin or by SMS_CARRIERS ---------------------------
 
+def secret_hint(secret: str) -> str:
+    """What the admin shows of a secret: that there is one, and its last two characters."""
+    return f"••••{secret[-2:]}" if len(secret) > 4 else ("••••" if secret else "")
+
+
 class Carrier(models.Model):
     """One carrier account (allauth's SocialApp shape): a kind of adapter and its configuration.
 
@@ -209,8 +214,18 @@ class Carrier(models.Model):
 
     @property
     def secret_hint(self) -> str:
-        secret = self.secret
-        return f"••••{secret[-2:]}" if len(secret) > 4 else ("••••" if secret else "")
+        return secret_hint(self.secret)
+
+    def secret_params(self) -> frozenset[str]:
+        try:
+            return adapter_class(self.kind).SECRET_PARAMS
+        except CarrierConfigError:
+            return frozenset()
+
+    def params_shown(self) -> dict:
+        """The params as the admin shows them: secret ones only as a hint."""
+        hidden = self.secret_params()
+        return {name: secret_hint(value) if name in hidden else value for name, value in (self.params or {}).items()}
 
     def config(self) -> CarrierConfig:
         from types import MappingProxyType

@@ -87,6 +87,8 @@ class Carrier(ABC):
     kind: ClassVar[str]
     supports_voice: ClassVar[bool] = False
     PARAMS: ClassVar[Mapping[str, object]] = {}  # the params it takes, with their defaults
+    # Params that are secrets too (a callback token, a webhook key): the admin never shows them back.
+    SECRET_PARAMS: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, config: CarrierConfig, receipts: ReceiptSink):
         self.config = config

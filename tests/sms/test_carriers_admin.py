@@ -43,6 +43,30 @@ def test_a_carrier_is_added_with_a_write_only_secret(staff):
     assert carrier.secret == "n3w"
 
 
+def test_a_secret_param_is_write_only_too(staff):
+    """Aliyun's callback token rides in the params: the admin shows its hint only, and keeps it."""
+    token = "rcpt_4f9c2d7e1a8b3c6d"
+    params = f'{{"template": "SMS_123456", "callback_token": "{token}"}}'
+    response = staff.post("/admin/sms/carrier/add/", carrier_form(name="aliyun-cn", kind="aliyun", username="LTAIkey",
+                                                                  secret="s3cret-key", params=params))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    carrier = Carrier.objects.get(name="aliyun-cn")
+    page = staff.get(f"/admin/sms/carrier/{carrier.id}/change/").content.decode()
+    assert token not in page and "••••6d" in page
+    # The form posted back as shown keeps the token; a new value replaces it.
+    shown = '{"template": "SMS_654321", "callback_token": "••••6d"}'
+    staff.post(f"/admin/sms/carrier/{carrier.id}/change/", carrier_form(name="aliyun-cn", kind="aliyun",
+                                                                        username="LTAIkey", params=shown))
+    carrier.refresh_from_db()
+    assert carrier.params == {"template": "SMS_654321", "callback_token": token}
+    fresh = "rcpt_0123456789abcdef"
+    staff.post(f"/admin/sms/carrier/{carrier.id}/change/", carrier_form(
+        name="aliyun-cn", kind="aliyun", username="LTAIkey",
+        params=f'{{"template": "SMS_654321", "callback_token": "{fresh}"}}'))
+    carrier.refresh_from_db()
+    assert carrier.params["callback_token"] == fresh
+
+
 def test_the_adapters_check_shows_on_the_field(staff):
     response = staff.post("/admin/sms/carrier/add/", carrier_form(params='{"port": "2775"}'))
     assert response.status_code == 200
