@@ -1,5 +1,8 @@
+from decimal import Decimal
+
 from django.contrib import admin
 from django.contrib.auth.hashers import identify_hasher, is_password_usable
+from django.db.models import Sum
 from django.utils.html import format_html_join
 from django.utils.translation import gettext
 
@@ -7,6 +10,12 @@ from smsplatform.admin_tools import PhoneNumberSearch, ReadOnlyAdmin
 
 from .models import Account, App, EndUser, HookAttempt, Session
 from .services.app_settings import rotate_keys
+from .services.money import CENT
+
+
+def _amount(value) -> Decimal | None:
+    """A sum of amounts as the ledger keeps them (SQLite sums decimals in floating point)."""
+    return None if value is None else Decimal(value).quantize(CENT)
 
 
 class AppInline(admin.TabularInline):
@@ -20,11 +29,29 @@ class AppInline(admin.TabularInline):
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
-    list_display = ("name", "email", "balance", "gift_balance", "free_sms_remaining", "created_at")
+    list_display = ("name", "email", "balance", "gift_balance", "free_sms", "created_at")
     search_fields = ("name", "email")
+    fields = ("name", "email", "phone", "owner", "low_balance_threshold", "balance", "gift_balance", "free_sms",
+              "created_at")
     # Money is never typed in: it changes only through the services that account for it.
-    readonly_fields = ("balance", "gift_balance", "free_sms_remaining", "created_at")
+    readonly_fields = ("balance", "gift_balance", "free_sms", "created_at")
     inlines = [AppInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            _balance=Sum("purses__balance"), _gift=Sum("purses__gift_balance"), _free=Sum("purses__free_sms"))
+
+    @admin.display(description="balance", ordering="_balance")
+    def balance(self, account):
+        return _amount(getattr(account, "_balance", None))
+
+    @admin.display(description="gift balance", ordering="_gift")
+    def gift_balance(self, account):
+        return _amount(getattr(account, "_gift", None))
+
+    @admin.display(description="free SMS left", ordering="_free")
+    def free_sms(self, account):
+        return getattr(account, "_free", None)
 
 
 @admin.register(App)
@@ -49,6 +76,7 @@ class AppAdmin(admin.ModelAdmin):
         )}),
         ("Captcha", {"fields": ("captcha_enabled", "force_captcha")}),
         ("Cloud engine", {"fields": ("engine_url",)}),
+        ("Billing", {"fields": ("daily_spend_cap",)}),
         ("Dates", {"fields": ("created_at", "updated_at")}),
     )
 

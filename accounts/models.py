@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -15,23 +15,63 @@ from smsplatform.phone import PhoneNumberField
 from smsplatform.tokens import new_object_id, random_digits, random_key
 
 FREE_DOMESTIC_SMS_PER_ACCOUNT = 100
+FREE_QUOTA_REASON = "free domestic SMS quota"
 
 
 class Account(models.Model):
-    """A developer account: it owns apps and pays for their messages."""
+    """A developer account: it owns apps and pays for their messages.
+
+    Its money is kept in `Purse` rows (see there) and changes only through `accounts.services.money`,
+    which writes a `LedgerEntry` for every change in the same transaction.
+    """
 
     name = models.CharField(max_length=100, unique=True)
-    email = models.EmailField(blank=True)
+    email = models.EmailField(blank=True, help_text="Where low-balance alerts are emailed.")
+    phone = PhoneNumberField(
+        "Owner's mobile number", blank=True, help_text="Where low-balance alerts are sent by SMS (free of charge).",
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="accounts"
     )
-    balance = models.DecimalField(max_digits=14, decimal_places=4, default=Decimal("0"))
-    gift_balance = models.DecimalField(max_digits=14, decimal_places=4, default=Decimal("0"))
-    free_sms_remaining = models.PositiveIntegerField(default=FREE_DOMESTIC_SMS_PER_ACCOUNT)
+    low_balance_threshold = models.DecimalField(
+        max_digits=14, decimal_places=4, null=True, blank=True,
+        help_text="Alert (email and SMS) when a charge takes balance + gift balance below this; empty: no alert.",
+    )
+    low_balance_alerted = models.BooleanField(
+        default=False, editable=False,
+        help_text="An alert went out and the balance has not been back above the threshold since.",
+    )
+    is_platform = models.BooleanField(
+        default=False, editable=False, help_text="smsplatform's own account: its messages (alerts) are free.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        permissions = [("record_money", "Can record recharges and adjustments of an account's balances")]
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        # Every account has its purses, and its free quota arrives as a ledger entry, with the account.
+        adding = self._state.adding
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if adding:
+                open_purses(self)
+
+
+def open_purses(account: "Account") -> None:
+    """Give `account` its purses (slot 0 with the free quota) and the quota's ledger entry, once."""
+    if Purse.objects.filter(account=account).exists():
+        return
+    Purse.objects.bulk_create(
+        [Purse(account=account, slot=slot, free_sms=FREE_DOMESTIC_SMS_PER_ACCOUNT if slot == 0 else 0)
+         for slot in range(settings.BILLING_PURSES)]
+    )
+    LedgerEntry.objects.create(account=account, kind=LedgerKind.GIFT, free_sms=FREE_DOMESTIC_SMS_PER_ACCOUNT,
+                               reason=FREE_QUOTA_REASON)
 
 
 def _validate_timezone(value):
@@ -129,6 +169,13 @@ class App(models.Model):
         "Engine URL", blank=True, help_text="Your LeanEngine app's base URL; empty: no onVerified hook."
     )
 
+    # --- Billing ---
+    daily_spend_cap = models.DecimalField(
+        max_digits=14, decimal_places=4, null=True, blank=True,
+        help_text="At most this much charged a day (balance and gift balance, in the app's time zone); "
+                  "past it, sends are refused (154). Empty: no cap.",
+    )
+
     SETTINGS = (
         "name",
         "sms_code_service_enabled",
@@ -151,6 +198,7 @@ class App(models.Model):
         "force_captcha",
         "engine_url",
         "hook_key",
+        "daily_spend_cap",
     )
 
     # What opens an app to anyone who holds it: shown in the admin only with the `view_app_secrets` permission.
@@ -184,6 +232,89 @@ class App(models.Model):
     def is_test_number(self, phone: str) -> bool:
         """Whether `phone` (E.164) is the app's test number: its fixed code verifies, nothing is sent."""
         return bool(self.test_phone_number) and phone == self.test_phone_number
+
+
+class Purse(models.Model):
+    """One slice of an account's money. An account's balance is the sum of its purses' balances.
+
+    The cash balance is spread over several purses so that charges from many connections at once
+    each lock a different row for the moment of their commit, instead of queueing on one hot row.
+    The free quota and the gift balance live in slot 0 only: they are spent first, one charge at
+    a time. No purse ever goes below zero (the database refuses it).
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="purses")
+    slot = models.PositiveSmallIntegerField()
+    balance = models.DecimalField(max_digits=14, decimal_places=4, default=Decimal("0"))
+    gift_balance = models.DecimalField(max_digits=14, decimal_places=4, default=Decimal("0"))
+    free_sms = models.PositiveIntegerField(default=0, help_text="Free domestic SMS parts left.")
+
+    class Meta:
+        ordering = ["account", "slot"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "slot"], name="accounts_purse_slot"),
+            models.CheckConstraint(condition=Q(balance__gte=0), name="accounts_purse_balance_not_negative"),
+            models.CheckConstraint(condition=Q(gift_balance__gte=0), name="accounts_purse_gift_not_negative"),
+            models.CheckConstraint(condition=Q(slot=0) | Q(gift_balance=0, free_sms=0),
+                                   name="accounts_purse_promo_in_slot_0"),
+        ]
+
+    def __str__(self):
+        return f"{self.account_id}/{self.slot}"
+
+
+class LedgerKind(models.TextChoices):
+    RECHARGE = "recharge", "Recharge"
+    GIFT = "gift", "Gift"
+    CHARGE = "charge", "Charge"
+    REFUND = "refund", "Refund"
+    ADJUSTMENT = "adjustment", "Adjustment"
+
+
+class LedgerEntry(models.Model):
+    """One change of an account's money, written in the transaction that made it.
+
+    Each column is a signed change: the account's balance is the sum of `balance`, its gift balance
+    the sum of `gift`, its free SMS the sum of `free_sms` (the 100 of the quota arrive as an entry).
+    A charge names its message (by id: send records are one floor up) and its app.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="ledger")
+    kind = models.CharField(max_length=12, choices=LedgerKind.choices)
+    balance = models.DecimalField(max_digits=14, decimal_places=4, default=Decimal("0"))
+    gift = models.DecimalField(max_digits=14, decimal_places=4, default=Decimal("0"))
+    free_sms = models.IntegerField(default=0)
+    app = models.ForeignKey(App, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    message_id = models.BigIntegerField(null=True, blank=True, help_text="The send record charged or refunded.")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+", help_text="Who recorded it; empty: the service.")
+    reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "ledger entries"
+        indexes = [models.Index(fields=["account", "-created_at"], name="accounts_ledger_account")]
+        constraints = [
+            # One charge and at most one refund per message, whatever retries happen.
+            models.UniqueConstraint(fields=["message_id"], condition=Q(kind="charge"), name="accounts_ledger_one_charge"),
+            models.UniqueConstraint(fields=["message_id"], condition=Q(kind="refund"), name="accounts_ledger_one_refund"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.balance:+} / gift {self.gift:+} / free {self.free_sms:+}"
+
+
+class AppDailySpend(models.Model):
+    """What an app was charged on one day (its time zone): what its `daily_spend_cap` is checked against.
+    Only apps with a cap have rows."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    amount = models.DecimalField(max_digits=14, decimal_places=4, default=Decimal("0"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["app", "day"], name="accounts_spend_app_day")]
 
 
 # A username that is a phone number in E.164, as usersByMobilePhone names a new user.

@@ -1,4 +1,6 @@
 import time
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.db.models.signals import post_delete, post_save
@@ -7,7 +9,7 @@ from django.dispatch import receiver
 from smsplatform.redis_client import redis_client
 from smsplatform.tokens import digest
 
-from .models import App, EndUser, Session, key_validator, object_id_validator
+from .models import App, Purse, EndUser, Session, key_validator, object_id_validator
 
 KEY = key_validator.regex
 OBJECT_ID = object_id_validator.regex
@@ -103,3 +105,25 @@ def user_by_email(*, app: App, email: str) -> EndUser | None:
 def user_by_phone(*, app: App, phone: str) -> EndUser | None:
     """`phone` in E.164."""
     return _one(EndUser.objects.filter(mobile_phone_number=phone, app=app).exclude(mobile_phone_number=""))
+
+
+@dataclass(frozen=True)
+class Balances:
+    """An account's money: the sums of its purses."""
+
+    balance: Decimal
+    gift_balance: Decimal
+    free_sms: int
+
+    @property
+    def spendable(self) -> Decimal:
+        return self.balance + self.gift_balance
+
+    def as_json(self) -> dict:
+        return {"balance": str(self.balance), "gift_balance": str(self.gift_balance), "free_sms": self.free_sms}
+
+
+def balances(account_id: int) -> Balances:
+    rows = list(Purse.objects.filter(account_id=account_id).values_list("balance", "gift_balance", "free_sms"))
+    zero = Decimal("0")
+    return Balances(sum((r[0] for r in rows), zero), sum((r[1] for r in rows), zero), sum(r[2] for r in rows))

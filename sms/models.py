@@ -173,6 +173,33 @@ class VerificationCode(models.Model):
         return f"{self.purpose} code for {self.phone}"
 
 
+# --- Prices -------------------------------------------------------------------------------------------
+
+class Price(models.Model):
+    """What one part of an SMS (or one voice call) to a country calling code costs. A destination
+    without a price cannot be sent to. Billing staff edit them in the admin."""
+
+    country_code = models.CharField(max_length=3, help_text="A country calling code: 86, 1, 44...")
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.SMS)
+    unit_price = models.DecimalField(max_digits=10, decimal_places=4,
+                                     help_text="Per part for SMS, per call for voice.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["country_code", "channel"]
+        constraints = [
+            models.UniqueConstraint(fields=["country_code", "channel"], name="sms_price_once"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="sms_price_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"+{self.country_code} {self.channel}: {self.unit_price}"
+
+    def clean(self):
+        if not (self.country_code.isdigit() and 1 <= len(self.country_code) <= 3):
+            raise ValidationError({"country_code": "1-3 digits (a country calling code)"})
+
+
 # --- Carriers and routes: data, configured in the admin or by SMS_CARRIERS ---------------------------
 
 def secret_hint(secret: str) -> str:

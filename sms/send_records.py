@@ -20,6 +20,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from accounts.services import money
 from smsplatform import sealing
 
 from . import route_stats
@@ -38,6 +39,7 @@ status_changed = Signal()
 WRITE_LOCK = threading.RLock()
 
 WORKER_LOST = "worker lost before the carrier answered"
+REFUND_REASON = "call failed"
 
 
 class SubmitsInFlight:
@@ -159,6 +161,13 @@ def _in_states(states) -> str:
     return ", ".join(f"'{state}'" for state in sorted(states))  # our own constants, never input
 
 
+def _refund(call_failed_ids: list[int]) -> None:
+    """Messages that just moved to call failed (the state machine moves each there once) are not
+    billed: their charge is given back in the same transaction (and never twice: the ledger)."""
+    if call_failed_ids:
+        money.refund(message_ids=call_failed_ids, reason=REFUND_REASON)
+
+
 def _notify(status: str, ids: list[int]) -> None:
     if ids and status_changed.receivers:
         transaction.on_commit(lambda: status_changed.send(sender=None, status=status, message_ids=ids))
@@ -206,7 +215,7 @@ def settle_lost(message_ids: list[int], *, reason: str = WORKER_LOST) -> list[in
     """`sending` -> `call_failed` with `reason`, for messages that may have gone out (never re-sent)."""
     now = timezone.now()
     moved = []
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         for chunk in _chunks(sorted(message_ids)):
             cursor.execute(
                 f"UPDATE sms_message SET status = %s, finished_at = %s, error = %s, error_code = 'lost', sealed = NULL"
@@ -215,6 +224,7 @@ def settle_lost(message_ids: list[int], *, reason: str = WORKER_LOST) -> list[in
                 [S.CALL_FAILED, _ts(now), reason[:255], *chunk],
             )
             moved += [row[0] for row in cursor.fetchall()]
+        _refund(moved)
     _notify(S.CALL_FAILED, moved)
     return moved
 
@@ -250,6 +260,7 @@ def write_batch(finals: list[Final], attempts: list[Attempt], receipts: dict[int
                 by_status.setdefault(final.status, []).append(final)
             for status, group in by_status.items():
                 moved.setdefault(status, []).extend(_move_finals(cursor, status, group, now))
+            _refund(moved.get(S.CALL_FAILED, []))
             parts = [
                 (f.message_id, f.carrier_id, cmid, number,
                  PartStatus.DELIVERED if f.status == S.DELIVERED else PartStatus.PENDING)

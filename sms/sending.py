@@ -2,8 +2,8 @@
 
 In one atomic step per message: its number's limits are counted (and given back if anything after
 fails), the captcha's validate token is spent, the send record (and what goes with it, such as a
-verification code) is written in one transaction, and delivery is queued once it commits. A charge
-joins this transaction.
+verification code) is written in one transaction with its charge (`sms.charging`), and delivery is
+queued once it commits.
 """
 from typing import Callable
 
@@ -19,6 +19,7 @@ from templates_review.rendering import ComposedText
 
 from . import routing
 from .carriers.registry import get_registry
+from .charging import charge_message, unit_price
 from .models import Channel, Message
 from .segments import billed_parts
 from .send_records import seal_for_delivery
@@ -66,6 +67,7 @@ def accept_message(*, app, phone: str, channel: str, category: str, purpose: str
     `write_with(message)` writes what belongs with the message in the same transaction.
     """
     check_signature(composed.signature)
+    price = unit_price(phone=phone, channel=channel)  # before anything is counted
     rules = sending_rules(app=app, phone=phone, channel=channel, category=category, signature=composed.signature)
     with get_limiter().holding(rules), transaction.atomic():
         # Spent here, once the limits passed and with the message: a refused request keeps its token.
@@ -82,5 +84,7 @@ def accept_message(*, app, phone: str, channel: str, category: str, purpose: str
         )
         if write_with is not None:
             write_with(message)
+        # Last: the account's row is held only for the commit that follows.
+        charge_message(app=app, message=message, price=price)
         transaction.on_commit(lambda: queue_delivery([message.id]))
     return message

@@ -5,7 +5,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
-from . import delivery, delivery_loop, send_records
+from . import balance_alerts, delivery, delivery_loop, send_records
 from .delivery_queue import get_delivery_queue
 
 logger = logging.getLogger(__name__)
@@ -46,6 +46,14 @@ def apply_held_receipts() -> dict:
 def expire_waiting_receipts() -> int:
     """Celery beat: records still waiting for a receipt after SMS_RECEIPT_TIMEOUT_HOURS."""
     return send_records.expire_waiting_receipts(timeout=timedelta(hours=settings.SMS_RECEIPT_TIMEOUT_HOURS))
+
+
+@shared_task(ignore_result=True)
+def send_low_balance_alert(account_id: int) -> None:
+    """The alert of an account whose balance a charge just took below its threshold (once per crossing)."""
+    message = balance_alerts.send_low_balance_alert(account_id)
+    if message is not None:
+        queue_delivery([message.id])
 
 
 def queue_delivery(message_ids: list[int]) -> None:

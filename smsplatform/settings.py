@@ -48,6 +48,12 @@ if BEHIND_TLS_PROXY:
 # anywhere (a rotated key) is seen at once by every process sharing the cache (Redis); without Redis,
 # by this process at once and by others within this time. 0: read it on every request.
 APP_CACHE_SECONDS = env.float("APP_CACHE_SECONDS", default=5.0)
+# Billing: an account's cash balance is spread over this many rows, so that charges from that many
+# connections at once do not queue on one row (accounts.models.Purse). Prices are cached per process
+# for APP_CACHE_SECONDS as apps are.
+BILLING_PURSES = env.int("BILLING_PURSES", default=16)
+# The signature of smsplatform's own SMS (low-balance alerts).
+PLATFORM_SMS_SIGNATURE = env("PLATFORM_SMS_SIGNATURE", default="短信平台")
 # How far an X-LC-Sign timestamp may be from now, either way (the SDKs sign with the current time): past it, 401.
 REQUEST_SIGN_MAX_SKEW_SECONDS = env.int("REQUEST_SIGN_MAX_SKEW_SECONDS", default=15 * 60)
 

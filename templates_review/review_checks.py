@@ -1,6 +1,8 @@
 """What the review queue shows of a submission: its automatic checks, run again at the time of the
 review (a balance may have dropped, the marketing list changed, a signature been approved since),
 and a template's preview on sample values."""
+from accounts.selectors import balances
+
 from .checks import Check, body_checks, signature_problems
 from .handlebars import TemplateError
 from .models import Review, ReviewStatus, Signature
@@ -52,5 +54,5 @@ def _template_checks(review: Review) -> list[Check]:
                        f"{len(text)} characters"))
     funded = has_balance_for_templates(review.app.account)
     found.append(Check(f"The account has at least {MIN_BALANCE_FOR_TEMPLATES:.0f} of non-gift balance", funded,
-                       f"Balance {review.app.account.balance:.2f}"))
+                       f"Balance {balances(review.app.account_id).balance:.2f}"))
     return found

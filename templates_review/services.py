@@ -15,6 +15,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from accounts.models import Account, App
+from accounts.selectors import balances
 from smsplatform.errors import Errors, LeanCloudError
 
 from . import checks, selectors
@@ -201,7 +202,7 @@ def check_template(*, app: App, name, category, body) -> None:
 
 
 def has_balance_for_templates(account: Account) -> bool:
-    return account.balance >= MIN_BALANCE_FOR_TEMPLATES
+    return balances(account.pk).balance >= MIN_BALANCE_FOR_TEMPLATES
 
 
 def check_template_submission(*, app: App, name, category, body, signature_text=None):

@@ -25,16 +25,42 @@ factory.random.reseed_random("smsplatform tests")
 
 
 class AccountFactory(DjangoModelFactory):
-    """A developer account with the embedded defaults: no balance, the free quota."""
+    """A developer account with the free quota and, unless `funded=False`, 100 of balance (recharged
+    through its ledger), so that what a test sends is paid for: voice calls and international SMS cost
+    money from the first one."""
 
     class Meta:
         model = Account
+        skip_postgeneration_save = True
 
     class Params:
         company = factory.Faker("company")
 
+    @factory.post_generation
+    def funded(account, create, extracted, **kwargs):
+        if create and extracted is not False:
+            from accounts.services import money
+
+            money.recharge(account=account, amount="100", reason="test funds")
+
     name = factory.LazyAttributeSequence(lambda account, n: f"{account.company} #{n}")
     email = factory.Faker("company_email")
+
+
+def set_balances(account, *, balance=None, gift=None, free_sms=None) -> None:
+    """Give `account` exactly these balances (those given), through an adjustment in its ledger."""
+    from decimal import Decimal
+
+    from accounts.selectors import balances
+    from accounts.services import money
+
+    now = balances(account.pk)
+    money.adjust(
+        account=account, reason="test set-up",
+        balance=Decimal(str(balance)) - now.balance if balance is not None else 0,
+        gift=Decimal(str(gift)) - now.gift_balance if gift is not None else 0,
+        free_sms=free_sms - now.free_sms if free_sms is not None else 0,
+    )
 
 
 class AppFactory(DjangoModelFactory):

@@ -5,6 +5,7 @@ from django.db import models, transaction
 from ..models import Account, App
 
 DEFAULT_ACCOUNT_NAME = "default"
+PLATFORM_ACCOUNT_NAME = "smsplatform"
 
 
 @transaction.atomic
@@ -63,3 +64,14 @@ def rotate_keys(*, app: App, keys: tuple[str, ...] = ("app_key", "master_key")) 
     app.fill_missing_keys()
     app.save()
     return app
+
+
+def platform_app() -> App:
+    """smsplatform's own app (in its own account, whose messages are free): what its alerts are sent from."""
+    account = Account.objects.filter(is_platform=True).order_by("id").first()
+    if account is None:
+        taken = Account.objects.filter(name=PLATFORM_ACCOUNT_NAME).exists()
+        account = Account.objects.create(name=f"{PLATFORM_ACCOUNT_NAME} (system)" if taken else PLATFORM_ACCOUNT_NAME,
+                                         is_platform=True)
+    app = App.objects.filter(account=account).order_by("id").first()
+    return app or create_app(name="smsplatform", account=account)

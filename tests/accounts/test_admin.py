@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import FREE_DOMESTIC_SMS_PER_ACCOUNT, Account, App, HookAttempt, Session
-from tests.factories import AccountFactory, AppFactory, EndUserFactory, HookAttemptFactory, SessionFactory
+from accounts.selectors import Balances, balances
+from tests.factories import AccountFactory, AppFactory, EndUserFactory, HookAttemptFactory, SessionFactory, set_balances
 
 pytestmark = pytest.mark.django_db
 
@@ -85,13 +86,14 @@ def test_hook_attempts_are_listed_with_their_outcome(admin_client):
     assert admin_client.get(f"/admin/accounts/hookattempt/{attempt.id}/change/").status_code == 200
 
 
-MONEY = ("balance", "gift_balance", "free_sms_remaining")
+MONEY = ("balance", "gift_balance", "free_sms")
 
 
 def test_an_operator_cannot_type_a_new_balance_or_free_quota(admin_client):
     """Money changes only with the ledger that accounts for it (billing): the account page shows the
     balances and the free quota, and a change posted with typed-in amounts keeps them."""
-    account = AccountFactory(balance=Decimal("12.5000"), gift_balance=Decimal("3.0000"), free_sms_remaining=42)
+    account = AccountFactory()
+    set_balances(account, balance="12.5", gift="3", free_sms=42)
     app = AppFactory(account=account)
     url = f"/admin/accounts/account/{account.id}/change/"
     page = admin_client.get(url)
@@ -104,25 +106,25 @@ def test_an_operator_cannot_type_a_new_balance_or_free_quota(admin_client):
 
     response = admin_client.post(url, {
         "name": account.name, "email": "billing@example.com",
-        "balance": "1000000", "gift_balance": "1000000", "free_sms_remaining": "1000000",
+        "balance": "1000000", "gift_balance": "1000000", "free_sms": "1000000",
         "apps-TOTAL_FORMS": "1", "apps-INITIAL_FORMS": "1", "apps-MIN_NUM_FORMS": "0", "apps-MAX_NUM_FORMS": "1000",
         "apps-0-id": app.id, "apps-0-account": account.id,
     })
     assert response.status_code == 302, response.content.decode()[:3000]
     account.refresh_from_db()
     assert account.email == "billing@example.com"  # the change was saved...
-    assert (account.balance, account.gift_balance, account.free_sms_remaining) == (Decimal("12.5"), Decimal("3"), 42)
+    assert balances(account.pk) == Balances(Decimal("12.5"), Decimal("3"), 42)
 
 
 def test_a_new_account_starts_with_no_balance_and_the_free_quota_whatever_is_typed(admin_client):
     response = admin_client.post("/admin/accounts/account/add/", {
         "name": "Typed-in", "email": "", "balance": "1000000", "gift_balance": "1000000",
-        "free_sms_remaining": "1000000",
+        "free_sms": "1000000",
         "apps-TOTAL_FORMS": "0", "apps-INITIAL_FORMS": "0", "apps-MIN_NUM_FORMS": "0", "apps-MAX_NUM_FORMS": "1000",
     })
     assert response.status_code == 302, response.content.decode()[:3000]
     account = Account.objects.get(name="Typed-in")
-    assert (account.balance, account.gift_balance, account.free_sms_remaining) == (0, 0, FREE_DOMESTIC_SMS_PER_ACCOUNT)
+    assert balances(account.pk) == Balances(Decimal(0), Decimal(0), FREE_DOMESTIC_SMS_PER_ACCOUNT)
 
 
 # --- what staff may see -------------------------------------------------------------------------------
@@ -162,7 +164,7 @@ def app_form(app, **changes) -> dict:
             if value:
                 form[field] = "on"
         else:
-            form[field] = value
+            form[field] = "" if value is None else value
     form.update(changes)
     return form
 

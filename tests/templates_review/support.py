@@ -1,12 +1,11 @@
 """Signatures and templates as the tests need them: submitted the way a developer submits them, and
 decided by an operator of the "Operators" group."""
 import importlib
-from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 
-from accounts.models import Account
+from tests.factories import set_balances
 from templates_review import services
 from templates_review.models import Review
 
@@ -39,7 +38,7 @@ def operator(username: str = "operator", password: str | None = None):
 
 def fund(app, balance: str = "200") -> None:
     """The app's account gets `balance` of non-gift balance (what creating templates needs)."""
-    Account.objects.filter(pk=app.account_id).update(balance=Decimal(balance))
+    set_balances(app.account, balance=balance)
 
 
 def pending_review(**lookup) -> Review:

@@ -6,6 +6,7 @@ import pytest
 
 from smsplatform.errors import Errors
 from templates_review.models import Review, Signature, Template
+from tests.factories import set_balances
 from tests.support import assert_error, unique_phone
 
 from .support import VERIFY_BODY, approve, fund, pending_review, reject
@@ -192,9 +193,7 @@ def test_the_signature_must_be_the_apps(lc_master, app):
 
 
 def test_creating_or_changing_needs_200_of_non_gift_balance(lc_master, app):
-    from accounts.models import Account
-
-    Account.objects.filter(pk=app.account_id).update(balance="199.99", gift_balance="10000")
+    set_balances(app.account, balance="199.99", gift="10000")
     assert_error(lc_master.post(TEMPLATES, template_body()), Errors.INSUFFICIENT_BALANCE,
                  "Creating or changing a template needs at least 200 of non-gift balance.")
     fund(app, "200")
