@@ -62,3 +62,23 @@ def refund(message: Message) -> None:
         Message.objects.filter(pk=message.pk).update(status=MessageStatus.CALL_FAILED)
         money.refund(message_ids=[message.pk], reason="call failed")
     message.refresh_from_db()
+
+
+def bulk_charged(app, rows) -> list[Message]:
+    """Many send records of `app` at once, each with its charge entry (`unit_price` × parts) and the
+    purses moved by the same total, so that the ledger still adds up: `rows` are dicts of Message
+    fields plus `unit_price`. Only for volumes the one-by-one `charged` would make slow."""
+    from accounts.models import LedgerEntry, LedgerKind, Purse
+
+    prices = [Decimal(row.pop("unit_price", "0.0500")) for row in rows]
+    messages = Message.objects.bulk_create([Message(app=app, text=f"【{app.name}】验证码：******", **row) for row in rows])
+    costs = [price * message.billed_parts for price, message in zip(prices, messages)]
+    with transaction.atomic():
+        LedgerEntry.objects.bulk_create([
+            LedgerEntry(account_id=app.account_id, kind=LedgerKind.CHARGE, balance=-cost, app=app, message_id=message.pk,
+                        created_at=message.created_at)
+            for cost, message in zip(costs, messages)])
+        purse = Purse.objects.select_for_update().get(account_id=app.account_id, slot=0)
+        purse.balance -= sum(costs, Decimal("0"))
+        purse.save(update_fields=["balance"])
+    return messages
