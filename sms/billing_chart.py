@@ -18,7 +18,7 @@ PANEL_BOTTOM = 30   # room for the day labels below it
 PLOT_WIDTH = WIDTH - LEFT - RIGHT
 
 COLOURS = {"messages": "#417690", "rate": "#2e7d32", "spend": "#b26a00", "grid": "#d8d8d8", "text": "#333333",
-           "failed": "#c62828"}
+           "weekend": "#f1f1f1"}
 
 
 def nice_ceiling(value: float) -> tuple[float, float]:
@@ -51,6 +51,10 @@ def _panel(days, y0: int, title: str, kind: str, values: list[float | None], top
     def y_of(v: float) -> float:
         return y0 + PANEL_HEIGHT - (v / top) * PANEL_HEIGHT
 
+    for i, day in enumerate(days):  # weekends shaded: the week's rhythm at a glance
+        if day.weekday() >= 5:
+            out.append(f'<rect x="{LEFT + slot * i:.1f}" y="{y0}" width="{slot:.1f}" height="{PANEL_HEIGHT}" '
+                       f'fill="{COLOURS["weekend"]}"/>')
     ticks = int(round(top / step))
     for t in range(ticks + 1):
         v = t * step
@@ -123,5 +127,7 @@ def chart_svg(days) -> SafeString:
     top, step = nice_ceiling(max(spend, default=0))
     parts += _panel(dates, 2 * panel + PANEL_TOP, f"Spend a day (charges minus refunds; total {total:,.2f})", "spend",
                     spend, top, step)
+    parts.append(f'<text x="{WIDTH - RIGHT}" y="{PANEL_TOP - 12}" font-size="12" text-anchor="end" '
+                 f'fill="{COLOURS["text"]}">shaded: Saturdays and Sundays</text>')
     parts.append("</svg>")
     return mark_safe("".join(parts))  # numbers and dates formatted here only (module docstring)
