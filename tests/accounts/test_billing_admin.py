@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from accounts.models import LedgerEntry, LedgerKind
 from accounts.selectors import balances
@@ -107,7 +108,7 @@ def test_the_ledger_is_read_only_and_filters_by_account_kind_and_date(staff):
     html = staff.get("/admin/accounts/ledgerentry/", {"account__id__exact": first.pk, "kind__exact": "recharge"}).content.decode()
     table = html.split('id="result_list"')[1].split("</table>")[0]
     assert "test funds" in table and first.name in table and second.name not in table
-    assert staff.get("/admin/accounts/ledgerentry/", {"created_at__gte": "2000-01-01"}).status_code == 200
+    assert first.name in staff.get("/admin/accounts/ledgerentry/", {"created_at__year": timezone.now().year}).content.decode()
     entry = LedgerEntry.objects.filter(account=first).first()
     assert staff.get("/admin/accounts/ledgerentry/add/").status_code == 403
     assert staff.post(f"/admin/accounts/ledgerentry/{entry.pk}/change/", {"reason": "edited"}).status_code == 403
