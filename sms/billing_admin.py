@@ -146,9 +146,12 @@ class MonthForm(forms.Form):
         if not value:
             return timezone.localdate().replace(day=1)
         try:
-            return datetime.strptime(value, "%Y-%m").date()
+            month = datetime.strptime(value, "%Y-%m").date()
         except ValueError:
             raise forms.ValidationError("A month as YYYY-MM.")
+        if not 1971 <= month.year <= 9998:  # the previous and next months exist
+            raise forms.ValidationError("A month between 1971 and 9998.")
+        return month
 
 
 def _context(model_admin, request, title, **extra):

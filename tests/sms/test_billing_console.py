@@ -226,6 +226,9 @@ def test_the_statement_of_messages_sent_through_the_api(staff, lc, app, outbox):
 
 def test_the_statements_page_picks_an_account_and_a_month(staff):
     app = AppFactory()
+    for wrong in ("0001-01", "9999-12", "2026-13", "soon"):
+        page = staff.get(f"{LIST}statements/{app.account_id}/", {"month": wrong})
+        assert page.status_code == 200 and "Showing this month." in page.content.decode(), wrong
     html = staff.get(f"{LIST}statements/").content.decode()
     assert app.account.name in html
     response = staff.get(f"{LIST}statements/", {"account": app.account_id, "month": "2026-10"})
