@@ -1,6 +1,6 @@
 """The billing console in a real browser (headless Debian chromium, Playwright): a member of the
 Billing staff group logs in, filters the send records, exports them as CSV (a download), opens an
-account's statement and the chart of its last 30 days (kept as test-artifacts/billing-chart.png);
+account's statement and the chart of its last 30 days (kept as test-artifacts/billing-chart.png, the statement and the filtered list beside it);
 the same login cannot open an app's keys."""
 import csv
 import io
@@ -75,6 +75,7 @@ def test_billing_staff_filter_export_read_a_statement_and_the_chart_but_not_keys
     assert expected
     expect(page.locator("#result_list tbody tr")).to_have_count(len(expected))
     assert "country=1" in page.url and f"app__account__id__exact={app.account_id}" in page.url
+    screenshot(page, "billing-send-records")
 
     # Export them: the download is the filtered list.
     with page.expect_download() as download_info:
@@ -96,6 +97,7 @@ def test_billing_staff_filter_export_read_a_statement_and_the_chart_but_not_keys
     amount = sum((Decimal("0.08") if m.phone.startswith("+1") else Decimal("0.05")) * m.billed_parts for m in month)
     expect(page.locator("#statement-amount")).to_have_text(f"{amount:.4f}")
     expect(page.locator("#ledger-check")).to_contain_text("(matches)")
+    screenshot(page, "billing-statement")
 
     # The chart of the last 30 days, drawn from the database; kept as an artifact.
     page.click("text=Chart of the last 30 days")
