@@ -56,8 +56,8 @@ class MessageAdmin(PhoneNumberSearch, ReadOnlyAdmin, admin.ModelAdmin):
     # Narrow enough that the status column shows without horizontal scrolling at 1,366 px, beside the
     # filters (tests/sms/test_admin_browser.py): short dates, the app's name cut short, no purpose column.
     list_display = ("created", "app_name", "phone", "channel", "status", "carrier", "parts")
-    list_filter = ("status", "channel", "category", billing_admin.CountryFilter, "carrier", "app__account", "app",
-                   billing_admin.DateRangeFilter, ("created_at", admin.DateFieldListFilter))
+    list_filter = ("status", "channel", "category", "app__account", "app", billing_admin.DateRangeFilter,
+                   ("created_at", admin.DateFieldListFilter), billing_admin.CountryFilter, "carrier")
     search_fields = ("=phone", "=carrier_message_id")
     search_help_text = "A phone number (as typed: 186..., +86 186...) or a carrier message id."
     date_hierarchy = "created_at"

@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
 
 from accounts.models import Account
 
@@ -27,6 +28,12 @@ from .models import Price
 REPORT_PERMISSIONS = ("sms.view_message", "accounts.view_ledgerentry")
 
 
+def country_label(code: str) -> str:
+    """"+86 CN", "+1 US…" (the code's first region, and … when it has more)."""
+    regions = [r for r in COUNTRY_CODE_TO_REGION_CODE.get(int(code), ()) if r != "001"]
+    return f"+{code} {regions[0]}{'…' if len(regions) > 1 else ''}" if regions else f"+{code}"
+
+
 class CountryFilter(admin.SimpleListFilter):
     """Messages to one country calling code (those that have a price: every destination sent to has one)."""
 
@@ -35,7 +42,7 @@ class CountryFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         codes = sorted(set(Price.objects.values_list("country_code", flat=True)), key=lambda c: (len(c), c))
-        return [(code, f"+{code}") for code in codes]
+        return [(code, country_label(code)) for code in codes]
 
     def queryset(self, request, queryset):
         code = self.value()
