@@ -1,5 +1,7 @@
 """The SMS admin: send records (read-only, with their parts, attempts and receipts), carriers (secrets
-write-only; SMS_CARRIERS' rows read-only) with their live figures, routes (ordered carriers)."""
+write-only; SMS_CARRIERS' rows read-only) with their live figures, routes (ordered carriers). The
+billing staff's pages (the records' CSV and extra filters, prices, statements, the chart) are in
+`billing_admin.py`."""
 import json
 
 from django import forms
