@@ -41,7 +41,10 @@ class Charge:
 
 
 def _money(value) -> Decimal:
-    amount = Decimal(str(value))
+    try:
+        amount = Decimal(str(value).strip())
+    except ArithmeticError:
+        raise ValueError(f"{value!r} is not an amount")
     if not amount.is_finite() or amount != amount.quantize(CENT):
         raise ValueError(f"{value!r} is not an amount with at most 4 decimal places")
     return amount
@@ -234,8 +237,10 @@ def count_spend(*, app, day, amount: Decimal) -> None:
         cursor.execute(
             "INSERT INTO accounts_appdailyspend (app_id, day, amount) VALUES (%s, %s, %s)"
             " ON CONFLICT (app_id, day) DO UPDATE SET amount = accounts_appdailyspend.amount + excluded.amount"
-            " WHERE accounts_appdailyspend.amount + excluded.amount <= %s RETURNING amount",
-            [app.pk, day, amount, cap],
+            # Compared in ten-thousandths: SQLite keeps these columns in floating point.
+            " WHERE CAST(ROUND((accounts_appdailyspend.amount + excluded.amount) * 10000) AS BIGINT) <= %s"
+            " RETURNING amount",
+            [app.pk, day, amount, int(cap / CENT)],
         )
         if cursor.fetchone() is None:
             raise LeanCloudError(Errors.THRESHOLD_EXCEEDED, "Exceeded the app's daily spend cap.")
@@ -252,13 +257,14 @@ def ledger_differences() -> list[dict]:
     held = {row["account_id"]: row for row in Purse.objects.values("account_id").annotate(
         balance=Sum("balance"), gift=Sum("gift_balance"), free_sms=Sum("free_sms"))}
     differences = []
-    for account_id in sorted(set(sums) | set(held) | set(Account.objects.values_list("id", flat=True))):
+    names = dict(Account.objects.values_list("id", "name"))
+    for account_id in sorted(set(sums) | set(held) | set(names)):
         ledger = sums.get(account_id, {"balance": ZERO, "gift": ZERO, "free_sms": 0})
         purse = held.get(account_id, {"balance": ZERO, "gift": ZERO, "free_sms": 0})
         got = tuple((purse[k] or 0) for k in ("balance", "gift", "free_sms"))
         want = tuple((ledger[k] or 0) for k in ("balance", "gift", "free_sms"))
         if got != want:
-            differences.append({"account_id": account_id,
+            differences.append({"account": names.get(account_id, ""), "account_id": account_id,
                                 "balances": dict(zip(("balance", "gift_balance", "free_sms"), map(str, got))),
                                 "ledger": dict(zip(("balance", "gift_balance", "free_sms"), map(str, want)))})
     return differences
