@@ -279,12 +279,16 @@ class LedgerEntry(models.Model):
     A charge names its message (by id: send records are one floor up) and its app.
     """
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="ledger")
+    # No foreign-key constraints in the database: every charge would take a share lock on the one
+    # account (and app) row that all of its charges name, the hot row the purses avoid. Only
+    # accounts.services.money writes entries, with ids it has just read; Django still protects them.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="ledger", db_constraint=False)
     kind = models.CharField(max_length=12, choices=LedgerKind.choices)
     balance = models.DecimalField(max_digits=14, decimal_places=4, default=Decimal("0"))
     gift = models.DecimalField(max_digits=14, decimal_places=4, default=Decimal("0"))
     free_sms = models.IntegerField(default=0)
-    app = models.ForeignKey(App, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    app = models.ForeignKey(App, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                            db_constraint=False)
     message_id = models.BigIntegerField(null=True, blank=True, help_text="The send record charged or refunded.")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+", help_text="Who recorded it; empty: the service.")
@@ -296,7 +300,8 @@ class LedgerEntry(models.Model):
         verbose_name_plural = "ledger entries"
         indexes = [models.Index(fields=["account", "-created_at"], name="accounts_ledger_account")]
         constraints = [
-            # One charge and at most one refund per message, whatever retries happen.
+            # One charge and at most one refund per message, whatever retries happen (and how a
+            # message's entries are found).
             models.UniqueConstraint(fields=["message_id"], condition=Q(kind="charge"), name="accounts_ledger_one_charge"),
             models.UniqueConstraint(fields=["message_id"], condition=Q(kind="refund"), name="accounts_ledger_one_refund"),
         ]

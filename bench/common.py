@@ -246,9 +246,9 @@ def _http_ok(url: str) -> bool:
 
 
 def start_stack(config: ServerConfig, celery_concurrency: int = 1, with_worker: bool = True,
-                tag: str = "stack") -> Stack:
+                tag: str = "stack", extra_env: dict | None = None) -> Stack:
     LOGS.mkdir(parents=True, exist_ok=True)
-    env = service_env()
+    env = service_env(**(extra_env or {}))
     port = free_port()
     cmd = [PYTHON, "-m", "gunicorn", "smsplatform.wsgi", "--bind", f"127.0.0.1:{port}",
            "--workers", str(config.workers), "--worker-class", config.worker_class,

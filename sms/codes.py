@@ -20,7 +20,7 @@ from smsplatform.tokens import keyed_digest, random_digits, same_secret
 from templates_review import rendering, text_rules
 from templates_review.rendering import compose_sms, compose_voice_code
 
-from . import send_records
+from . import send_records, sending
 from .models import Category, Channel, Message, VerificationCode
 from .sending import INTERNATIONAL_DISABLED, accept_message, check_destination
 
@@ -31,7 +31,7 @@ DEFAULT_TTL_MINUTES = 10
 REFUSALS = (
     (Errors.BAD_REQUEST, INTERNATIONAL_DISABLED), Errors.MISSING_VALIDATE_TOKEN,
     (Errors.BAD_REQUEST, "SMS request too fast(1 request per 10s)."), Errors.SMS_TOO_FREQUENT,
-    *rendering.REFUSALS,
+    *rendering.REFUSALS, *sending.REFUSALS,
 )
 # ... and what it may refuse a template's message with, and the values a caller puts into a text.
 TEMPLATE_REFUSALS = (*rendering.TEMPLATE_REFUSALS, *text_rules.REFUSALS)

@@ -7,6 +7,7 @@ queued once it commits.
 """
 from typing import Callable
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -29,6 +30,8 @@ from .tasks import queue_delivery
 INTERNATIONAL_DISABLED = "International SMS is disabled, please enable it in console."
 VOICE_MAINLAND_ONLY = "Voice verification codes can only be sent to mainland China numbers."
 NO_VOICE_CARRIER = "Fails to send message: no carrier that supports voice is configured for this number."
+# What accepting may refuse a message with, whatever made it (the views document these).
+REFUSALS = (Errors.INSUFFICIENT_BALANCE, Errors.THRESHOLD_EXCEEDED, Errors.SMS_SEND_FAILED)
 
 
 def check_destination(*, app, phone: str, channel: str) -> None:
@@ -67,7 +70,8 @@ def accept_message(*, app, phone: str, channel: str, category: str, purpose: str
     `write_with(message)` writes what belongs with the message in the same transaction.
     """
     check_signature(composed.signature)
-    price = unit_price(phone=phone, channel=channel)  # before anything is counted
+    billing = settings.BILLING_ENABLED
+    price = unit_price(phone=phone, channel=channel) if billing else None  # before anything is counted
     rules = sending_rules(app=app, phone=phone, channel=channel, category=category, signature=composed.signature)
     with get_limiter().holding(rules), transaction.atomic():
         # Spent here, once the limits passed and with the message: a refused request keeps its token.
@@ -85,6 +89,7 @@ def accept_message(*, app, phone: str, channel: str, category: str, purpose: str
         if write_with is not None:
             write_with(message)
         # Last: the account's row is held only for the commit that follows.
-        charge_message(app=app, message=message, price=price)
+        if billing:
+            charge_message(app=app, message=message, price=price)
         transaction.on_commit(lambda: queue_delivery([message.id]))
     return message

@@ -52,6 +52,8 @@ APP_CACHE_SECONDS = env.float("APP_CACHE_SECONDS", default=5.0)
 # connections at once do not queue on one row (accounts.models.Purse). Prices are cached per process
 # for APP_CACHE_SECONDS as apps are.
 BILLING_PURSES = env.int("BILLING_PURSES", default=16)
+# Off: nothing is priced or charged (a deployment that does not bill its apps; the benchmark's baseline).
+BILLING_ENABLED = env.bool("BILLING_ENABLED", default=True)
 # The signature of smsplatform's own SMS (low-balance alerts).
 PLATFORM_SMS_SIGNATURE = env("PLATFORM_SMS_SIGNATURE", default="短信平台")
 # How far an X-LC-Sign timestamp may be from now, either way (the SDKs sign with the current time): past it, 401.

@@ -5,8 +5,8 @@ account's balances are always the sums of its ledger (`ledger_differences` check
 
 A charge spends the free domestic quota first, then the gift balance, then the balance, and never
 takes a purse below zero. Most charges of an account with money take one statement
-(`_charge_cash_fast`, PostgreSQL): any one of its cash purses that can pay, skipping those that
-other transactions hold, so charges from many connections at once do not wait for each other's
+(`_charge_cash_fast`, a PostgreSQL function): any one of its cash purses that can pay, skipping those
+that other transactions hold, so charges from many connections at once do not wait for each other's
 commit. When no free purse can pay alone, or the free quota or a gift balance is left (they are
 spent first, from slot 0), the charge locks all the account's purses, pays, and spreads what is
 left of the cash evenly again (`_charge_locked`).
@@ -41,7 +41,10 @@ class Charge:
 
 
 def _money(value) -> Decimal:
-    amount = Decimal(str(value))
+    try:
+        amount = Decimal(str(value).strip())
+    except ArithmeticError:
+        raise ValueError(f"{value!r} is not an amount")
     if not amount.is_finite() or amount != amount.quantize(CENT):
         raise ValueError(f"{value!r} is not an amount with at most 4 decimal places")
     return amount
@@ -124,40 +127,18 @@ def charge(*, account_id: int, app_id: int, message_id: int, parts: int, unit_pr
                           unit_price=unit_price, free_eligible=free_eligible)
 
 
-_FAST_CHARGE = """
-WITH promo AS (
-    SELECT 1 FROM accounts_purse
-    WHERE account_id = %(account)s AND slot = 0 AND (gift_balance > 0 OR (free_sms > 0 AND %(free)s))
-), pick AS (
-    SELECT id FROM accounts_purse
-    WHERE account_id = %(account)s AND balance >= %(cost)s AND NOT EXISTS (SELECT 1 FROM promo)
-    ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED
-), paid AS (
-    UPDATE accounts_purse p SET balance = p.balance - %(cost)s
-    FROM pick WHERE p.id = pick.id AND p.balance >= %(cost)s
-    RETURNING p.account_id
-), entry AS (
-    INSERT INTO accounts_ledgerentry (account_id, kind, balance, gift, free_sms, app_id, message_id, reason, created_at)
-    SELECT account_id, 'charge', -%(cost)s, 0, 0, %(app)s, %(message)s, '', %(now)s FROM paid
-    RETURNING id
-)
-SELECT (SELECT count(*) FROM entry),
-       (SELECT sum(balance) + sum(gift_balance) FROM accounts_purse WHERE account_id = %(account)s),
-       low_balance_threshold
-FROM accounts_account WHERE id = %(account)s
-"""
-
-
 def _charge_cash_fast(*, account_id, app_id, message_id, cost: Decimal, free_eligible: bool) -> Charge | None:
+    """One statement (the function of migration accounts/0008): any cash purse but slot 0 that can pay
+    alone and that no other transaction holds, while no free quota or gift balance is left; None when
+    there is none (the caller takes the locked path)."""
     with connection.cursor() as cursor:
-        cursor.execute(_FAST_CHARGE, {"account": account_id, "app": app_id, "message": message_id, "cost": cost,
-                                      "free": free_eligible, "now": timezone.now()})
+        cursor.execute("SELECT * FROM accounts_charge_cash(%s, %s, %s, %s, %s, %s)",
+                       [account_id, app_id, message_id, cost, free_eligible, timezone.now()])
         charged, spendable, threshold = cursor.fetchone()
     if not charged:
         return None
-    # The statement's sum is of the rows as they were before its own update.
-    spendable = (spendable or ZERO) - cost
-    return Charge(free_sms=0, gift=ZERO, balance=cost, alert=_crossed(account_id, threshold, spendable))
+    alert = threshold is not None and _crossed(account_id, threshold, spendable)
+    return Charge(free_sms=0, gift=ZERO, balance=cost, alert=alert)
 
 
 def _charge_locked(*, account_id, app_id, message_id, parts: int, unit_price: Decimal, free_eligible: bool) -> Charge:
@@ -234,8 +215,10 @@ def count_spend(*, app, day, amount: Decimal) -> None:
         cursor.execute(
             "INSERT INTO accounts_appdailyspend (app_id, day, amount) VALUES (%s, %s, %s)"
             " ON CONFLICT (app_id, day) DO UPDATE SET amount = accounts_appdailyspend.amount + excluded.amount"
-            " WHERE accounts_appdailyspend.amount + excluded.amount <= %s RETURNING amount",
-            [app.pk, day, amount, cap],
+            # Compared in ten-thousandths: SQLite keeps these columns in floating point.
+            " WHERE CAST(ROUND((accounts_appdailyspend.amount + excluded.amount) * 10000) AS BIGINT) <= %s"
+            " RETURNING amount",
+            [app.pk, day, amount, int(cap / CENT)],
         )
         if cursor.fetchone() is None:
             raise LeanCloudError(Errors.THRESHOLD_EXCEEDED, "Exceeded the app's daily spend cap.")
@@ -252,13 +235,14 @@ def ledger_differences() -> list[dict]:
     held = {row["account_id"]: row for row in Purse.objects.values("account_id").annotate(
         balance=Sum("balance"), gift=Sum("gift_balance"), free_sms=Sum("free_sms"))}
     differences = []
-    for account_id in sorted(set(sums) | set(held) | set(Account.objects.values_list("id", flat=True))):
+    names = dict(Account.objects.values_list("id", "name"))
+    for account_id in sorted(set(sums) | set(held) | set(names)):
         ledger = sums.get(account_id, {"balance": ZERO, "gift": ZERO, "free_sms": 0})
         purse = held.get(account_id, {"balance": ZERO, "gift": ZERO, "free_sms": 0})
         got = tuple((purse[k] or 0) for k in ("balance", "gift", "free_sms"))
         want = tuple((ledger[k] or 0) for k in ("balance", "gift", "free_sms"))
         if got != want:
-            differences.append({"account_id": account_id,
+            differences.append({"account": names.get(account_id, ""), "account_id": account_id,
                                 "balances": dict(zip(("balance", "gift_balance", "free_sms"), map(str, got))),
                                 "ledger": dict(zip(("balance", "gift_balance", "free_sms"), map(str, want)))})
     return differences

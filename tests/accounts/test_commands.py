@@ -90,3 +90,8 @@ def test_bootstrap_demo_is_idempotent(settings):
     keys = json.loads(first.splitlines()[1])
     assert json.loads(second.splitlines()[1]) == keys
     assert "admin / admin" in first
+    # The demo's account has the free quota and, once, a gift to try voice codes with.
+    from accounts.selectors import balances
+
+    demo = balances(App.objects.get().account_id)
+    assert (demo.free_sms, demo.gift_balance) == (100, 10)

@@ -27,4 +27,5 @@ class Command(BaseCommand):
                 update_app_settings(app=app, changes=changes)
             except ValidationError as exc:
                 raise CommandError(describe(exc))
-        self.stdout.write(json.dumps({"appId": app.app_id, **app.settings_dict()}, ensure_ascii=False, indent=2))
+        self.stdout.write(json.dumps({"appId": app.app_id, **app.settings_dict()}, ensure_ascii=False, indent=2,
+                                     default=str))

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Account, App
+from accounts.services import money
 from accounts.services.app_settings import create_app
 
 DEMO_ACCOUNT = "demo"
@@ -22,7 +23,9 @@ class Command(BaseCommand):
         parser.add_argument("--admin-password", default=os.environ.get("ADMIN_PASSWORD", "admin"))
 
     def handle(self, *args, **options):
-        account, _ = Account.objects.get_or_create(name=DEMO_ACCOUNT)
+        account, created = Account.objects.get_or_create(name=DEMO_ACCOUNT)
+        if created:  # beside the free quota, something to try voice codes and international SMS with
+            money.recharge(account=account, amount="10", reason="demo", gift=True)
         app = App.objects.filter(account=account).first() or create_app(name=DEMO_APP_NAME, account=account)
         User = get_user_model()
         username, password = options["admin_user"], options["admin_password"]
