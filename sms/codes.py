@@ -22,7 +22,7 @@ from templates_review.rendering import compose_sms, compose_voice_code
 
 from . import send_records, sending
 from .models import Category, Channel, Message, VerificationCode
-from .sending import INTERNATIONAL_DISABLED, accept_message, check_destination
+from .sending import INTERNATIONAL_DISABLED, NewCode, accept_message, check_destination
 
 CODE_DIGITS = 6
 DEFAULT_TTL_MINUTES = 10
@@ -78,21 +78,10 @@ def request_code(*, app, phone: str, purpose: str, ttl_minutes: int = DEFAULT_TT
             composed=composed, validate_token=validate_token,
         )
 
-    def write_code(message: Message) -> None:
-        VerificationCode.objects.bulk_create(
-            [VerificationCode(
-                app=app, phone=phone, purpose=purpose, code_hash=hash_code(app=app, purpose=purpose, code=code),
-                expires_at=message.created_at + timedelta(minutes=ttl_minutes), wrong_guesses=0, used_at=None,
-                message=message, created_at=message.created_at,
-            )],
-            update_conflicts=True,
-            unique_fields=["app", "phone", "purpose"],
-            update_fields=["code_hash", "expires_at", "wrong_guesses", "used_at", "message", "created_at"],
-        )
-
     return accept_message(
         app=app, phone=phone, channel=channel, category=Category.VERIFICATION, purpose=purpose,
-        composed=composed, validate_token=validate_token, write_with=write_code,
+        composed=composed, validate_token=validate_token,
+        code=NewCode(purpose, hash_code(app=app, purpose=purpose, code=code), timedelta(minutes=ttl_minutes)),
     )
 
 

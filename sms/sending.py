@@ -5,10 +5,11 @@ fails), the captcha's validate token is spent, the send record (and what goes wi
 verification code) is written in one transaction with its charge (`sms.charging`), and delivery is
 queued once it commits.
 """
-from typing import Callable
+from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from captcha_app.services import redeem_validate_token
@@ -21,7 +22,7 @@ from templates_review.rendering import ComposedText
 from . import routing
 from .carriers.registry import get_registry
 from .charging import charge_message, unit_price
-from .models import Channel, Message
+from .models import Channel, Message, VerificationCode
 from .segments import billed_parts
 from .send_records import seal_for_delivery
 from .sending_limits import sending_rules
@@ -61,14 +62,21 @@ def check_signature(signature: str) -> None:
         raise LeanCloudError(Errors.INVALID_SIGNATURE)
 
 
-def accept_message(*, app, phone: str, channel: str, category: str, purpose: str, composed: ComposedText,
-                   validate_token: str | None, write_with: Callable[[Message], None] | None = None,
-                   ) -> Message | None:
-    """Accept one message to `phone` and queue its delivery: its send record, or None for the app's
-    test number (the limits and the validate token count; nothing is written or sent).
+@dataclass(frozen=True)
+class NewCode:
+    """A verification code to write with its message (`sms.codes` makes it): from then on the live
+    code of (app, number, purpose), replacing the older one in place."""
 
-    `write_with(message)` writes what belongs with the message in the same transaction.
-    """
+    purpose: str
+    code_hash: str
+    ttl: timedelta
+
+
+def accept_message(*, app, phone: str, channel: str, category: str, purpose: str, composed: ComposedText,
+                   validate_token: str | None, code: NewCode | None = None) -> Message | None:
+    """Accept one message to `phone` and queue its delivery: its send record, or None for the app's
+    test number (the limits and the validate token count; nothing is written or sent). `code` is
+    written with the message."""
     check_signature(composed.signature)
     billing = settings.BILLING_ENABLED
     price = unit_price(phone=phone, channel=channel) if billing else None  # before anything is counted
@@ -80,16 +88,63 @@ def accept_message(*, app, phone: str, channel: str, category: str, purpose: str
             return None
         # The record keeps the masked text; the clear one (and the code) waits sealed for delivery,
         # which clears it when it records the submit.
-        message = Message.objects.create(
+        message = Message(
             app=app, phone=phone, channel=channel, category=category, purpose=purpose,
             template=composed.template, signature=composed.signature, text=composed.masked,
             sealed=seal_for_delivery(text=composed.text, code=composed.code),
             billed_parts=billed_parts(composed.text), created_at=timezone.now(),
         )
-        if write_with is not None:
-            write_with(message)
+        _write(message, code and VerificationCode(
+            app=app, phone=phone, purpose=code.purpose, code_hash=code.code_hash,
+            expires_at=message.created_at + code.ttl, wrong_guesses=0, used_at=None, created_at=message.created_at,
+        ))
         # Last: the account's row is held only for the commit that follows.
         if billing:
             charge_message(app=app, message=message, price=price)
         transaction.on_commit(lambda: queue_delivery([message.id]))
     return message
+
+
+def _write(message: Message, code: VerificationCode | None) -> None:
+    """The send record and its code: on PostgreSQL in one statement (a data-modifying CTE)."""
+    if connection.vendor != "postgresql":
+        message.save(force_insert=True)
+        if code is not None:
+            code.message = message
+            VerificationCode.objects.bulk_create([code], update_conflicts=True, unique_fields=CODE_KEY,
+                                                 update_fields=CODE_REPLACES)
+        return
+    columns, values = _row(message)
+    sql = (f"WITH m AS (INSERT INTO {Message._meta.db_table} ({', '.join(columns)})"
+           f" VALUES ({', '.join(['%s'] * len(values))}) RETURNING id)")
+    params = list(values)
+    if code is not None:
+        code_columns, code_values = _row(code, skip=("message_id",))
+        table = VerificationCode._meta.db_table
+        sql += (f", c AS (INSERT INTO {table} ({', '.join(code_columns)}, message_id)"
+                f" SELECT {', '.join(['%s'] * len(code_values))}, m.id FROM m"
+                f" ON CONFLICT ({', '.join(_column(VerificationCode, f) for f in CODE_KEY)}) DO UPDATE SET "
+                + ", ".join(f"{c} = EXCLUDED.{c}" for c in (_column(VerificationCode, f) for f in CODE_REPLACES))
+                + ")")
+        params += code_values
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " SELECT id FROM m", params)
+        message.pk = cursor.fetchone()[0]
+    message._state.adding, message._state.db = False, connection.alias
+    if code is not None:
+        code.message = message
+
+
+# A newer code for the same (app, number, purpose) replaces the older one in place.
+CODE_KEY = ["app", "phone", "purpose"]
+CODE_REPLACES = ["code_hash", "expires_at", "wrong_guesses", "used_at", "message", "created_at"]
+
+
+def _column(model, name: str) -> str:
+    return model._meta.get_field(name).column
+
+
+def _row(instance, skip=()) -> tuple[list[str], list]:
+    fields = [f for f in instance._meta.concrete_fields if not f.primary_key and f.column not in skip]
+    return ([f.column for f in fields],
+            [f.get_db_prep_save(f.pre_save(instance, add=True), connection) for f in fields])

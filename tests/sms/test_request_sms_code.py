@@ -171,17 +171,17 @@ def test_the_generic_code_service_can_be_switched_off(lc, outbox):
 
 def test_a_failed_write_counts_no_limit(lc, outbox, monkeypatch):
     """Bad input loses nothing: a request that fails after the limit check gives its hit back."""
-    from sms.models import VerificationCode
+    from sms import sending
 
     phone = unique_phone()
-    original = VerificationCode.objects.bulk_create
+    original = sending._write
 
     def failing(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(VerificationCode.objects, "bulk_create", failing)
+    monkeypatch.setattr(sending, "_write", failing)
     assert_error(lc.post(URL, {"mobilePhoneNumber": phone}), Errors.INTERNAL)
-    monkeypatch.setattr(VerificationCode.objects, "bulk_create", original)
+    monkeypatch.setattr(sending, "_write", original)
     assert lc.post(URL, {"mobilePhoneNumber": phone}).status_code == 200
     assert not Message.objects.filter(phone=phone, status=MessageStatus.ACCEPTED).exists()
     assert len(outbox.messages(phone)) == 1
