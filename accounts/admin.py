@@ -3,11 +3,13 @@ from decimal import Decimal
 from django.contrib import admin
 from django.contrib.auth.hashers import identify_hasher, is_password_usable
 from django.db.models import Sum
+from django.urls import path
 from django.utils.html import format_html_join
 from django.utils.translation import gettext
 
 from smsplatform.admin_tools import PhoneNumberSearch, ReadOnlyAdmin
 
+from . import billing_admin
 from .models import Account, App, EndUser, HookAttempt, Session
 from .services.app_settings import rotate_keys
 from .services.money import CENT
@@ -36,6 +38,16 @@ class AccountAdmin(admin.ModelAdmin):
     # Money is never typed in: it changes only through the services that account for it.
     readonly_fields = ("balance", "gift_balance", "free_sms", "created_at")
     inlines = [AppInline]
+    # Above the form: "Record a recharge or adjustment" (accounts.record_money), the statement, the chart.
+    change_form_template = "admin/accounts/account/change_form.html"
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:account_id>/money/",
+                 wrap(lambda request, account_id: billing_admin.money_view(self, request, account_id)),
+                 name="accounts_account_money"),
+        ] + super().get_urls()
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(

@@ -1,15 +1,18 @@
 """The SMS admin: send records (read-only, with their parts, attempts and receipts), carriers (secrets
-write-only; SMS_CARRIERS' rows read-only) with their live figures, routes (ordered carriers)."""
+write-only; SMS_CARRIERS' rows read-only) with their live figures, routes (ordered carriers). The
+billing staff's pages (the records' CSV and extra filters, prices, statements, the chart) are in
+`billing_admin.py`."""
 import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from smsplatform.admin_tools import PhoneNumberSearch, ReadOnlyAdmin
 
-from . import carrier_figures
+from . import billing_admin, carrier_figures
 from .carriers import KINDS
 from .carriers.registry import get_registry
 from .models import Carrier, DeliveryAttempt, Message, MessagePart, Receipt, Route, RouteCarrier
@@ -55,7 +58,8 @@ class MessageAdmin(PhoneNumberSearch, ReadOnlyAdmin, admin.ModelAdmin):
     # Narrow enough that the status column shows without horizontal scrolling at 1,366 px, beside the
     # filters (tests/sms/test_admin_browser.py): short dates, the app's name cut short, no purpose column.
     list_display = ("created", "app_name", "phone", "channel", "status", "carrier", "parts")
-    list_filter = ("status", "channel", "category", "carrier", "app", ("created_at", admin.DateFieldListFilter))
+    list_filter = ("status", "channel", "category", "app__account", "app", billing_admin.DateRangeFilter,
+                   ("created_at", admin.DateFieldListFilter), billing_admin.CountryFilter, "carrier")
     search_fields = ("=phone", "=carrier_message_id")
     search_help_text = "A phone number (as typed: 186..., +86 186...) or a carrier message id."
     date_hierarchy = "created_at"
@@ -64,6 +68,20 @@ class MessageAdmin(PhoneNumberSearch, ReadOnlyAdmin, admin.ModelAdmin):
     # The text is the masked one (the code never reaches the database in clear); `sealed` is never shown.
     readonly_fields = [field.name for field in Message._meta.fields if field.name != "sealed"]
     inlines = [MessagePartInline, DeliveryAttemptInline, ReceiptInline]
+    # "Export CSV" (the list as filtered), "Statements" and "Chart" above the list.
+    change_list_template = "admin/sms/message/change_list.html"
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("export.csv", wrap(lambda request: billing_admin.export_view(self, request)), name="sms_message_export"),
+            path("statements/", wrap(lambda request: billing_admin.statements_index_view(self, request)),
+                 name="sms_billing_statements"),
+            path("statements/<int:account_id>/",
+                 wrap(lambda request, account_id: billing_admin.statement_view(self, request, account_id)),
+                 name="sms_billing_statement"),
+            path("chart/", wrap(lambda request: billing_admin.chart_view(self, request)), name="sms_billing_chart"),
+        ] + super().get_urls()
 
     @admin.display(description="created", ordering="created_at")
     def created(self, obj):
