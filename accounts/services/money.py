@@ -226,6 +226,13 @@ def count_spend(*, app, day, amount: Decimal) -> None:
 
 # --- the ledger's own check ---------------------------------------------------------------------------
 
+def _sums(row: dict) -> tuple:
+    """(balance, gift, free SMS) of a row of sums, to the ledger's precision (SQLite sums decimals in
+    floating point: 4959.0599999 is 4959.06)."""
+    return (Decimal(row["balance"] or 0).quantize(CENT), Decimal(row["gift"] or 0).quantize(CENT),
+            int(row["free_sms"] or 0))
+
+
 def ledger_differences() -> list[dict]:
     """Every account whose purses differ from the sums of its ledger, with both."""
     from django.db.models import Sum
@@ -239,8 +246,7 @@ def ledger_differences() -> list[dict]:
     for account_id in sorted(set(sums) | set(held) | set(names)):
         ledger = sums.get(account_id, {"balance": ZERO, "gift": ZERO, "free_sms": 0})
         purse = held.get(account_id, {"balance": ZERO, "gift": ZERO, "free_sms": 0})
-        got = tuple((purse[k] or 0) for k in ("balance", "gift", "free_sms"))
-        want = tuple((ledger[k] or 0) for k in ("balance", "gift", "free_sms"))
+        got, want = _sums(purse), _sums(ledger)
         if got != want:
             differences.append({"account": names.get(account_id, ""), "account_id": account_id,
                                 "balances": dict(zip(("balance", "gift_balance", "free_sms"), map(str, got))),

@@ -11,9 +11,10 @@ from django.db import connection
 from accounts.models import LedgerEntry, LedgerKind
 from accounts.selectors import balances
 from accounts.services import money
-from sms.models import Message
+from sms.models import Message, MessageStatus
 from smsplatform.errors import Errors
 from tests.factories import set_balances
+from tests.live import wait_until
 from tests.support import assert_error, sign_header, unique_phone
 
 pytestmark = pytest.mark.live
@@ -60,3 +61,6 @@ def test_fifty_simultaneous_sends_from_an_account_with_money_for_some_accept_exa
         again = race(live_stack, live_app, [phone])[0]
         assert again.status_code == 200, again.content
     assert balances(live_app.account_id).balance == Decimal("0")
+    # Delivered before the test ends (the worker must not be writing while the database is emptied).
+    wait_until(lambda: Message.objects.filter(app=live_app, status=MessageStatus.DELIVERED).count() == paid_for + 2,
+               what="every accepted message to be delivered")

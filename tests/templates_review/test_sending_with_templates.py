@@ -239,7 +239,8 @@ def _queries(client, **body):
 
 
 @pytest.mark.app(limit_interval_seconds=0, limit_per_minute=0)
-def test_signatures_and_templates_cost_no_query_once_read(lc, app, outbox):
+def test_signatures_and_templates_cost_no_query_once_read(lc, app, outbox, settings):
+    settings.APP_CACHE_SECONDS = 600  # what else a process caches (prices) does not expire mid-test
     approved_template(app, body="{{code}}")
     _queries(lc)  # the app's signatures are read once ...
     default = _queries(lc)
