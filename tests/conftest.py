@@ -120,11 +120,49 @@ def limiter(request):
     return chosen
 
 
-@pytest.fixture(scope="session")
-def live_stack(django_db_setup, tmp_path_factory):
-    """gunicorn (several processes with Redis) and a Celery worker (with a broker) on the test database."""
-    from .live import start_stack, stop
+class _SessionStack:
+    """The session's live stack: started by the first test that needs it, kept for the next ones, and
+    stopped for a test that runs its own workers (`own_workers`), until a test needs it again."""
 
-    stack, processes = start_stack(tmp_path_factory.mktemp("live"))
-    yield stack
-    stop(processes)
+    def __init__(self, tmp_path_factory):
+        self.tmp_path_factory = tmp_path_factory
+        self.stack = None
+        self.processes = []
+
+    def get(self):
+        if self.stack is None:
+            from .live import start_stack
+
+            self.stack, self.processes = start_stack(self.tmp_path_factory.mktemp("live"))
+        return self.stack
+
+    def stop(self):
+        from .live import stop
+
+        processes, self.stack, self.processes = self.processes, None, []
+        stop(processes)
+
+
+@pytest.fixture(scope="session")
+def _session_stack(django_db_setup, tmp_path_factory):
+    holder = _SessionStack(tmp_path_factory)
+    yield holder
+    holder.stop()
+
+
+@pytest.fixture
+def live_stack(_session_stack):
+    """gunicorn (several processes with Redis) and a Celery worker (with a broker) on the test database."""
+    return _session_stack.get()
+
+
+@pytest.fixture
+def own_workers(_session_stack):
+    """For a test that starts its own Celery workers on the test database: no other deployment runs
+    on it meanwhile. The session stack's worker would: its beat's safety nets (stuck `sending`
+    messages of a dead loop, stalled `accepted` ones) act on every record of the database and queue
+    what they recover on that worker's own queue, to its own carriers (console://), so they would
+    take the test's messages away from the test's workers. Stopped first; the next test needing it
+    starts it again."""
+    _session_stack.stop()
+    yield

@@ -33,7 +33,7 @@ def kill_group(process):
     process.wait(10)
 
 
-def test_a_worker_killed_mid_run_sends_nothing_twice_and_settles_every_record(live_app, tmp_path):
+def test_a_worker_killed_mid_run_sends_nothing_twice_and_settles_every_record(own_workers, live_app, tmp_path):
     import redis
 
     port, smsc = start_smsc(tmp_path, "--receipt-delay", "0.05")
