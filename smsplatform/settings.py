@@ -51,7 +51,7 @@ APP_CACHE_SECONDS = env.float("APP_CACHE_SECONDS", default=5.0)
 # Billing: an account's cash balance is spread over this many rows, so that charges from that many
 # connections at once do not queue on one row (accounts.models.Purse). Prices are cached per process
 # for APP_CACHE_SECONDS as apps are.
-BILLING_PURSES = env.int("BILLING_PURSES", default=16)
+BILLING_PURSES = env.int("BILLING_PURSES", default=32)
 # Off: nothing is priced or charged (a deployment that does not bill its apps; the benchmark's baseline).
 BILLING_ENABLED = env.bool("BILLING_ENABLED", default=True)
 # The signature of smsplatform's own SMS (low-balance alerts).

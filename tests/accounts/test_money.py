@@ -90,7 +90,7 @@ def test_check_ledger_passes_and_catches_a_planted_difference(capsys):
     difference = json.loads(line)
     assert difference["account"] == "Planted"
     assert Decimal(difference["balances"]["balance"]) - Decimal(difference["ledger"]["balance"]) == Decimal("7") - (
-        Decimal("100") / 16).quantize(Decimal("0.0001"))
+        Decimal("100") / settings.BILLING_PURSES).quantize(Decimal("0.0001"), rounding="ROUND_DOWN")
 
 
 def test_check_ledger_exits_non_zero_from_the_shell(transactional_db):

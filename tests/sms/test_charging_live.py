@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 import requests
+from django.conf import settings
 from django.db import connection
 
 from accounts.models import LedgerEntry, LedgerKind
@@ -35,9 +36,13 @@ def race(stack, app, phones):
         return list(pool.map(call, phones))
 
 
-# 0.50 is spread so thin over the purses that every charge locks them all; with 1.00 each purse pays
-# one message alone (the one-statement charge) and the last four gather what is left.
-@pytest.mark.parametrize("balance, paid_for", [("0.50", 10), ("1.00", 20)])
+# With money for 10 at 0.05, spread over the purses, no purse can pay alone: every charge locks them
+# all. With 0.0625 in each purse (money for 40 with the default 32 purses), each pays one message
+# alone (the one-statement charge, waiting for a busy purse when all are held) and the rest gather
+# what is left.
+@pytest.mark.parametrize("balance, paid_for", [
+    ("0.50", 10), (str(Decimal("0.0625") * settings.BILLING_PURSES), int(Decimal("1.25") * settings.BILLING_PURSES)),
+])
 def test_fifty_simultaneous_sends_from_an_account_with_money_for_some_accept_exactly_those(
         live_stack, live_app, balance, paid_for):
     if connection.vendor != "postgresql":
