@@ -79,6 +79,7 @@ def start_worker(tag: str, port: int, args) -> subprocess.Popen:
         SMS_CARRIERS=f"smpp://smsp:secret@127.0.0.1:{port}?source=BenchApp&window={args.window}&pipeline={args.pipeline}"
                      f"&binds={args.binds}&name=smpp-bench",
         SMS_DELIVERY_BATCH=args.batch, SMS_DELIVERY_LINGER_MS=args.linger_ms,
+        SMS_DELIVERY_TARGET_BATCH=args.target_batch,
         SMS_RECEIPT_LINGER_MS=args.receipt_linger_ms, LOG_LEVEL="WARNING",
     )
     return subprocess.Popen(
@@ -88,6 +89,19 @@ def start_worker(tag: str, port: int, args) -> subprocess.Popen:
         cwd=c.ROOT, env=env, stdout=open(c.LOGS / f"{tag}-celery.log", "wb"), stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+def wait_started(client, since: float, timeout: float = 60.0) -> None:
+    """Until the worker's delivery loop has its heartbeat (its start-up done: on a busy machine that
+    takes more than the few seconds once slept here, and was counted as delivery), then 2 s more."""
+    deadline = time.monotonic() + timeout
+
+    def started():
+        return any(float(client.get(key) or 0) >= since for key in client.scan_iter(match="smsp-loop:*:alive"))
+
+    while not started() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2.0)
 
 
 def stop(process) -> None:
@@ -177,8 +191,9 @@ def peak(args, repeat: int) -> dict:
     queue.client.delete(queue.key)
     c.clear_queue()
     port, smsc = start_smsc(f"peak{repeat}")
+    since = time.time()
     worker = start_worker(f"peak{repeat}", port, args)
-    time.sleep(4)  # started and idle: its start-up is not the delivery's cost
+    wait_started(queue.client, since)  # started and idle: its start-up is not the delivery's cost
     meter = Meter(worker, smsc).start()
     pipe = queue.client.pipeline(transaction=False)
     for start in range(0, len(ids), 10):  # each a request's worth, the way accepting pushes them
@@ -209,8 +224,9 @@ def steady(args, rate: float) -> dict:
     queue.client.delete(queue.key)
     c.clear_queue()
     port, smsc = start_smsc(f"steady{int(rate)}")
+    since = time.time()
     worker = start_worker(f"steady{int(rate)}", port, args)
-    time.sleep(3)  # let it start and idle
+    wait_started(queue.client, since)  # let it start and idle
     n = int(rate * args.duration)
     t0 = time.time() + 2.0
     ids = write_accepted(n, t0=t0, step=1.0 / rate)
@@ -247,7 +263,8 @@ def main() -> None:
     parser.add_argument("--pipeline", type=int, default=2)
     parser.add_argument("--binds", type=int, default=1)
     parser.add_argument("--batch", type=int, default=500)
-    parser.add_argument("--linger-ms", type=float, default=20.0)
+    parser.add_argument("--linger-ms", type=float, default=50.0)
+    parser.add_argument("--target-batch", type=int, default=50)
     parser.add_argument("--receipt-linger-ms", type=float, default=100.0)
     parser.add_argument("--skip-peak", action="store_true")
     parser.add_argument("--skip-steady", action="store_true")

@@ -3,7 +3,8 @@ submit results its delivery loop hands it.
 
 Adapters read receipts on their own threads (an SMPP bind's receipt thread) and call their sink,
 which only appends to this writer's buffer; the delivery loop appends each batch's results the same
-way and goes on to its next batch at once. The writer wakes when the first item arrives and writes
+way and goes on to its next batch at once. The writer wakes when the first item arrives (and, while
+items keep coming, on a timer a linger after its last write, without being woken by each) and writes
 once SMS_RECEIPT_BATCH items wait or SMS_RECEIPT_LINGER_MS have passed, everything in one
 transaction (`send_records.write_batch`: results first, so receipts of the same flush find their
 parts). Before it takes a batch it waits (bounded) for this process's submits that began before its
@@ -37,6 +38,8 @@ class ReceiptWriter:
         self._cond = threading.Condition()
         self._stopping = False
         self._busy = False
+        self._idle = False
+        self._flushed_at = 0.0
         self.written = 0
         self._thread = threading.Thread(target=self._run, name="sms-writer", daemon=True)
         self._thread.start()
@@ -48,17 +51,23 @@ class ReceiptWriter:
         now = timezone.now()
         with self._cond:
             self._receipts.extend((carrier_id, receipt, now) for receipt in receipts)
-            self._pending += len(receipts)
+            self._arrived(len(receipts))
             self._last_arrival = time.monotonic()
-            self._cond.notify()
 
     def add_results(self, finals, attempts, on_written=None) -> None:
         """A delivery loop's batch: written with the next flush; then `on_written(message ids)`."""
         with self._cond:
             self._results.append((finals, attempts, on_written))
-            self._pending += len(finals)
             self._unwritten_results += len(finals)
-            self._cond.notify()
+            self._arrived(len(finals))
+
+    def _arrived(self, n: int) -> None:
+        """Under the condition. The writer is woken by the first item when it is idle and by the one
+        that fills a batch; not by every item in between (it lingers until its deadline). While items
+        keep coming it writes every SMS_RECEIPT_LINGER_MS on a timer, without being woken at all."""
+        self._pending += n
+        if self._idle or self._pending >= self.batch:
+            self._cond.notify_all()
 
     def wait_room(self, limit: int, timeout: float = 30.0) -> bool:
         """Block while `limit` or more handed-over results are not yet written: a delivery loop never
@@ -73,20 +82,30 @@ class ReceiptWriter:
         return True
 
     def _run(self) -> None:
+        flowing = False  # the last round wrote something: the next one is due a linger after it
         while True:
             with self._cond:
-                while not self._pending and not self._stopping:
-                    self._cond.wait(1.0)
-                if not self._pending and self._stopping:
-                    return
-                deadline = time.monotonic() + self.linger
+                if flowing:
+                    deadline = self._flushed_at + self.linger
+                else:
+                    self._idle = True  # the first item to arrive wakes it; none while it lingers
+                    while not self._pending and not self._stopping:
+                        self._cond.wait()  # woken by the first item, flush() or close(): no timed wake-ups
+                    self._idle = False
+                    deadline = time.monotonic() + self.linger
                 while self._pending < self.batch and not self._stopping:
                     left = deadline - time.monotonic()
                     if left <= 0:
                         break
                     self._cond.wait(left)
+                if not self._pending:
+                    if self._stopping:
+                        return
+                    flowing = False
+                    continue
                 arrived = self._last_arrival
                 self._busy = True
+            results = []
             try:
                 # This process's submits that began before these receipts came hand their results first.
                 send_records.submits_in_flight.wait_for_those_before(arrived, timeout=5.0)
@@ -99,7 +118,9 @@ class ReceiptWriter:
                 with self._cond:
                     self._unwritten_results -= sum(len(r[0]) for r in results)
                     self._busy = False
+                    self._flushed_at = time.monotonic()
                     self._cond.notify_all()
+            flowing = True
 
     def _write(self, results, receipts) -> None:
         by_carrier: dict[int, list] = {}

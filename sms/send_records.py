@@ -258,15 +258,26 @@ def write_batch(finals: list[Final], attempts: list[Attempt], receipts: dict[int
             by_status: dict[str, list[Final]] = {}
             for final in finals:
                 by_status.setdefault(final.status, []).append(final)
-            for status, group in by_status.items():
-                moved.setdefault(status, []).extend(_move_finals(cursor, status, group, now))
-            _refund(moved.get(S.CALL_FAILED, []))
             parts = [
                 (f.message_id, f.carrier_id, cmid, number,
                  PartStatus.DELIVERED if f.status == S.DELIVERED else PartStatus.PENDING)
                 for f in finals if f.carrier_id is not None and f.status != S.CALL_FAILED
                 for number, cmid in enumerate(f.carrier_message_ids, start=1) if cmid
             ]
+            incoming = {(cid, item.receipt.carrier_message_id) for cid, items in receipts.items() for item in items}
+            pending_parts: dict[int, list[str]] = {}
+            for _, carrier_id, cmid, _, status in parts:
+                if status == PartStatus.PENDING and (carrier_id, cmid) not in incoming:
+                    pending_parts.setdefault(carrier_id, []).append(cmid)
+        if finals and _one_statement(finals, parts, attempts, pending_parts):
+            # PostgreSQL: the statuses, the parts, the attempts and the held receipts' lookup in one
+            # statement (data-modifying CTEs): one round trip and one plan instead of four.
+            held = _write_results_at_once(cursor, by_status, parts, attempts, pending_parts, now, moved)
+            for carrier_id, items in held.items():
+                receipts = {**receipts, carrier_id: items + list(receipts.get(carrier_id, []))}
+        elif finals:
+            for status, group in by_status.items():
+                moved.setdefault(status, []).extend(_move_finals(cursor, status, group, now))
             for chunk in _chunks(parts):
                 sql, params = _values(chunk)
                 cursor.execute(
@@ -283,13 +294,10 @@ def write_batch(finals: list[Final], attempts: list[Attempt], receipts: dict[int
                 )
             # Receipts of this flush for these parts are found below; held ones (stored earlier,
             # possibly by another process) are looked up once.
-            incoming = {(cid, item.receipt.carrier_message_id) for cid, items in receipts.items() for item in items}
-            pending_parts: dict[int, list[str]] = {}
-            for _, carrier_id, cmid, _, status in parts:
-                if status == PartStatus.PENDING and (carrier_id, cmid) not in incoming:
-                    pending_parts.setdefault(carrier_id, []).append(cmid)
             for carrier_id, items in _held_receipts(cursor, pending_parts).items():
                 receipts = {**receipts, carrier_id: items + list(receipts.get(carrier_id, []))}
+        if finals:
+            _refund(moved.get(S.CALL_FAILED, []))
         for carrier_id, items in receipts.items():
             carrier_stats = stats.setdefault(carrier_id, [0, 0])
             for chunk in _chunks(items):
@@ -303,32 +311,100 @@ def write_batch(finals: list[Final], attempts: list[Attempt], receipts: dict[int
     return {"moved": moved, **counts}
 
 
-def _move_finals(cursor, status: str, finals: list[Final], now) -> list[int]:
+def _move_finals_sql(status: str, finals: list[Final], now, v: str = "v") -> tuple[str, str, list]:
+    """(the VALUES list named `v`, the UPDATE ... FROM `v` RETURNING id, status, their params)."""
     allowed = _in_states(TRANSITIONS[status])
     moved_if = f"sms_message.status IN ({allowed})"
     stamps = "".join(
         f", {stamp} = CASE WHEN {moved_if} THEN %s ELSE sms_message.{stamp} END" for stamp in _STAMPS[status]
     )
+    sql, params = _values([
+        (f.message_id, f.carrier_name, f.carrier_message_ids[0] if f.carrier_message_ids else "", f.wire_parts,
+         f.error_code[:64], f.error[:255], f.attempts)
+        for f in finals
+    ])
+    update = (
+        f"UPDATE sms_message SET status = CASE WHEN {moved_if} THEN %s ELSE sms_message.status END{stamps},"
+        f" error_code = CASE WHEN {moved_if} THEN {v}.error_code ELSE sms_message.error_code END,"
+        f" error = CASE WHEN {moved_if} THEN {v}.error ELSE sms_message.error END,"
+        f" carrier = {v}.carrier, carrier_message_id = {v}.cmid, wire_parts = {v}.wire_parts,"
+        f" attempts = sms_message.attempts + {v}.n, sealed = NULL"
+        f" FROM {v} WHERE sms_message.id = {v}.id AND sms_message.status <> '{S.ACCEPTED}'"
+        " RETURNING sms_message.id, sms_message.status"
+    )
+    return (f"{v}(id, carrier, cmid, wire_parts, error_code, error, n) AS (VALUES {sql})", update,
+            [*params, status, *[_ts(now)] * len(_STAMPS[status])])
+
+
+def _move_finals(cursor, status: str, finals: list[Final], now) -> list[int]:
     moved = []
     for chunk in _chunks(finals):
-        sql, params = _values([
-            (f.message_id, f.carrier_name, f.carrier_message_ids[0] if f.carrier_message_ids else "", f.wire_parts,
-             f.error_code[:64], f.error[:255], f.attempts)
-            for f in chunk
-        ])
-        cursor.execute(
-            f"WITH v(id, carrier, cmid, wire_parts, error_code, error, n) AS (VALUES {sql})"
-            f" UPDATE sms_message SET status = CASE WHEN {moved_if} THEN %s ELSE sms_message.status END{stamps},"
-            f" error_code = CASE WHEN {moved_if} THEN v.error_code ELSE sms_message.error_code END,"
-            f" error = CASE WHEN {moved_if} THEN v.error ELSE sms_message.error END,"
-            " carrier = v.carrier, carrier_message_id = v.cmid, wire_parts = v.wire_parts,"
-            " attempts = sms_message.attempts + v.n, sealed = NULL"
-            f" FROM v WHERE sms_message.id = v.id AND sms_message.status <> '{S.ACCEPTED}'"
-            " RETURNING sms_message.id, sms_message.status",
-            [*params, status, *[_ts(now)] * len(_STAMPS[status])],
-        )
+        values, update, params = _move_finals_sql(status, chunk, now)
+        cursor.execute(f"WITH {values} {update}", params)
         moved += [row[0] for row in cursor.fetchall() if row[1] == status]
     return moved
+
+
+_PARTS_INSERT = ("INSERT INTO sms_messagepart (message_id, carrier_id, carrier_message_id, part_number, status)"
+                 " VALUES {} ON CONFLICT DO NOTHING")
+_ATTEMPTS_INSERT = ("INSERT INTO sms_deliveryattempt (message_id, carrier_id, started_at, finished_at, outcome,"
+                    " error_code, error) VALUES {}")
+_HELD_COLUMNS = "id, carrier_message_id, delivered, error_code, raw, received_at, done_at"
+
+
+def _attempt_rows(attempts: list[Attempt]) -> list[tuple]:
+    return [(a.message_id, a.carrier_id, _ts(a.started_at), _ts(a.finished_at), a.outcome,
+             a.error_code[:64], a.error[:255]) for a in attempts]
+
+
+def _one_statement(finals, parts, attempts, pending_parts) -> bool:
+    """Whether a flush's results go in one statement: on PostgreSQL (data-modifying CTEs), for one
+    chunk's worth (bigger flushes are chunked as before), each message once."""
+    return (connection.vendor == "postgresql" and len(finals) <= CHUNK and len(parts) <= CHUNK
+            and len(attempts) <= CHUNK and sum(map(len, pending_parts.values())) <= CHUNK
+            and len({f.message_id for f in finals}) == len(finals))
+
+
+def _write_results_at_once(cursor, by_status, parts, attempts, pending_parts, now, moved) -> dict[int, list["_Item"]]:
+    """`_move_finals` for each status, the parts' and the attempts' INSERTs and `_held_receipts`, as
+    one statement. All of it sees the database as it was before the statement, as the separate
+    statements did: held receipts were stored by earlier transactions, and nothing here reads what
+    another part of it writes. The held receipts found, by carrier."""
+    ctes, params, selects = [], [], []
+    statuses = list(by_status)
+    for i, status in enumerate(statuses):
+        values, update, update_params = _move_finals_sql(status, by_status[status], now, v=f"v{i}")
+        ctes += [values, f"u{i} AS ({update})"]
+        params += update_params
+        selects.append(f"SELECT {i}, id, NULL::text, NULL::boolean, NULL::text, NULL::text,"
+                       f" NULL::timestamptz, NULL::timestamptz, status FROM u{i}")
+    if parts:
+        sql, part_params = _values(parts)
+        ctes.append(f"p AS ({_PARTS_INSERT.format(sql)})")
+        params += part_params
+    if attempts:
+        sql, attempt_params = _values(_attempt_rows(attempts))
+        ctes.append(f"a AS ({_ATTEMPTS_INSERT.format(sql)})")
+        params += attempt_params
+    held_of = []
+    for carrier_id, cmids in pending_parts.items():
+        held_of.append(carrier_id)
+        selects.append(
+            f"SELECT {-len(held_of)}, {_HELD_COLUMNS}, NULL FROM sms_receipt WHERE state = '{ReceiptState.HELD}'"
+            f" AND carrier_id = %s AND carrier_message_id IN ({_placeholders(len(cmids))})")
+        params += [carrier_id, *cmids]
+    cursor.execute(f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)}", params)
+    found: dict[int, list[_Item]] = {}
+    for kind, rid, cmid, delivered, code, raw, received_at, done_at, status in sorted(cursor.fetchall(),
+                                                                                       key=lambda r: r[1]):
+        if kind >= 0:
+            if status == statuses[kind]:
+                moved.setdefault(status, []).append(rid)
+        else:
+            found.setdefault(held_of[-kind - 1], []).append(_Item(
+                CarrierReceipt(cmid, bool(delivered), code, raw, _dt(done_at)), _dt(received_at), rid,
+            ))
+    return found
 
 
 def _record_submit_stats(attempts: list[Attempt]) -> None:
@@ -412,6 +488,13 @@ def _apply_chunk(cursor, carrier_id, items: list[_Item], counts, stats, moved) -
             multi.add(message_id)
         else:
             single[S.DELIVERED if receipt.delivered else S.DELIVERY_FAILED].append(message_id)
+    new = [(carrier_id, r[0].receipt.carrier_message_id[:64], r[0].receipt.delivered, r[0].receipt.error_code[:64],
+            r[0].receipt.raw, _ts(r[0].received_at), _ts(r[0].receipt.done_at) if r[0].receipt.done_at else None,
+            r[1], r[2], _ts(r[3]) if r[3] else None, r[4]) for r in rows if r[0].receipt_id is None]
+    stored = [r for r in rows if r[0].receipt_id is not None and r[1] != ReceiptState.HELD]
+    if not multi and connection.vendor == "postgresql":
+        _apply_at_once(cursor, part_updates, single, failed_codes, new, stored, now, moved)
+        return
     for status, ids in part_updates.items():
         if ids:
             cursor.execute(f"UPDATE sms_messagepart SET status = %s WHERE id IN ({_placeholders(len(ids))})"
@@ -448,24 +531,65 @@ def _apply_chunk(cursor, carrier_id, items: list[_Item], counts, stats, moved) -
             [*params, S.DELIVERY_FAILED, _ts(now)],
         )
         moved.setdefault(S.DELIVERY_FAILED, []).extend(row[0] for row in cursor.fetchall())
-    new = [(carrier_id, r[0].receipt.carrier_message_id[:64], r[0].receipt.delivered, r[0].receipt.error_code[:64],
-            r[0].receipt.raw, _ts(r[0].received_at), _ts(r[0].receipt.done_at) if r[0].receipt.done_at else None,
-            r[1], r[2], _ts(r[3]) if r[3] else None, r[4]) for r in rows if r[0].receipt_id is None]
     if new:
         sql, params = _values(new)
-        cursor.execute(
-            "INSERT INTO sms_receipt (carrier_id, carrier_message_id, delivered, error_code, raw, received_at, done_at,"
-            f" state, message_id, applied_at, delay_ms) VALUES {sql}", params,
-        )
-    stored = [r for r in rows if r[0].receipt_id is not None and r[1] != ReceiptState.HELD]
+        cursor.execute(_RECEIPTS_INSERT.format(sql), params)
     if stored:
-        sql, params = _values([(r[0].receipt_id, r[1], r[2], r[4] if r[4] is not None else -1) for r in stored])
-        cursor.execute(
-            f"WITH v(id, state, message_id, delay) AS (VALUES {sql}) UPDATE sms_receipt SET state = v.state,"
-            " message_id = v.message_id, applied_at = %s,"
-            " delay_ms = CASE WHEN v.delay < 0 THEN NULL ELSE v.delay END FROM v WHERE sms_receipt.id = v.id",
-            [*params, _ts(now)],
-        )
+        values, update, params = _stored_receipts_sql(stored, now)
+        cursor.execute(f"WITH {values} {update}", params)
+
+
+_RECEIPTS_INSERT = ("INSERT INTO sms_receipt (carrier_id, carrier_message_id, delivered, error_code, raw, received_at,"
+                    " done_at, state, message_id, applied_at, delay_ms) VALUES {}")
+
+
+def _stored_receipts_sql(stored, now, v: str = "v") -> tuple[str, str, list]:
+    sql, params = _values([(r[0].receipt_id, r[1], r[2], r[4] if r[4] is not None else -1) for r in stored])
+    return (f"{v}(id, state, message_id, delay) AS (VALUES {sql})",
+            f"UPDATE sms_receipt SET state = {v}.state, message_id = {v}.message_id, applied_at = %s,"
+            f" delay_ms = CASE WHEN {v}.delay < 0 THEN NULL ELSE {v}.delay END FROM {v} WHERE sms_receipt.id = {v}.id",
+            [*params, _ts(now)])
+
+
+def _apply_at_once(cursor, part_updates, single, failed_codes, new, stored, now, moved) -> None:
+    """PostgreSQL, receipts of single-part messages: the parts', the records' and the receipts'
+    statements of `_apply_chunk` as one (data-modifying CTEs; each row is changed by one of them, and
+    none reads what another writes). Multi-part messages take the statements one by one: whether such
+    a message is done depends on its parts' statuses once updated."""
+    ctes, params, selects = [], [], []
+    for i, (status, ids) in enumerate(part_updates.items()):
+        if ids:
+            ctes.append(f"p{i} AS (UPDATE sms_messagepart SET status = %s WHERE id IN ({_placeholders(len(ids))})"
+                        f" AND status = '{PartStatus.PENDING}')")
+            params += [status, *ids]
+    if single[S.DELIVERED]:
+        ids = sorted(set(single[S.DELIVERED]))
+        ctes.append(f"md AS (UPDATE sms_message SET status = %s, finished_at = %s WHERE id IN ({_placeholders(len(ids))})"
+                    f" AND status IN ({_in_states(TRANSITIONS[S.DELIVERED])}) RETURNING id)")
+        params += [S.DELIVERED, _ts(now), *ids]
+        selects.append("SELECT 0, id FROM md")
+    if single[S.DELIVERY_FAILED]:
+        sql, values = _values([(mid, failed_codes.get(mid, "")[:64], _failure_text(failed_codes.get(mid, "")))
+                               for mid in sorted(set(single[S.DELIVERY_FAILED]))])
+        ctes += [f"vf(id, code, error) AS (VALUES {sql})",
+                 "mf AS (UPDATE sms_message SET status = %s, finished_at = %s, error_code = vf.code, error = vf.error"
+                 " FROM vf WHERE sms_message.id = vf.id"
+                 f" AND sms_message.status IN ({_in_states(TRANSITIONS[S.DELIVERY_FAILED])}) RETURNING sms_message.id)"]
+        params += [*values, S.DELIVERY_FAILED, _ts(now)]
+        selects.append("SELECT 1, id FROM mf")
+    if new:
+        sql, values = _values(new)
+        ctes.append(f"r AS ({_RECEIPTS_INSERT.format(sql)})")
+        params += values
+    if stored:
+        values, update, stored_params = _stored_receipts_sql(stored, now, v="vs")
+        ctes += [values, f"s AS ({update})"]
+        params += stored_params
+    if not ctes:
+        return
+    cursor.execute(f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects) or 'SELECT 0, 0 WHERE false'}", params)
+    for kind, message_id in cursor.fetchall():
+        moved.setdefault(S.DELIVERED if kind == 0 else S.DELIVERY_FAILED, []).append(message_id)
 
 
 def _failure_text(code: str) -> str:

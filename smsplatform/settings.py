@@ -181,11 +181,13 @@ SMS_CARRIER_CONFIGS = parse_carriers(SMS_CARRIERS)
 SMS_CONSOLE_OUTBOX = env("SMS_CONSOLE_OUTBOX", default="")
 # How often a process looks for changed carrier and route rows (made in another process's admin).
 SMS_CARRIER_REFRESH_SECONDS = env.float("SMS_CARRIER_REFRESH_SECONDS", default=5.0)
-# Delivery loop (one per Celery worker instance): a batch is up to this many messages, gathered for at
-# most SMS_DELIVERY_LINGER_MS after the first one arrives (the bound on the delay batching adds).
+# Delivery loop (one per Celery worker instance): a batch is up to SMS_DELIVERY_BATCH messages; once its
+# first id arrives the loop gathers for as long as SMS_DELIVERY_TARGET_BATCH ids take to arrive at the
+# rate seen, but at most SMS_DELIVERY_LINGER_MS (the bound on the delay batching adds before submit).
 SMS_DELIVERY_LOOP = env.bool("SMS_DELIVERY_LOOP", default=True)  # false: this worker holds no carrier
 SMS_DELIVERY_BATCH = env.int("SMS_DELIVERY_BATCH", default=500)
-SMS_DELIVERY_LINGER_MS = env.float("SMS_DELIVERY_LINGER_MS", default=20.0)
+SMS_DELIVERY_TARGET_BATCH = env.int("SMS_DELIVERY_TARGET_BATCH", default=50)
+SMS_DELIVERY_LINGER_MS = env.float("SMS_DELIVERY_LINGER_MS", default=50.0)
 # Receipts (and the delivery loop's submit results) are written in batches: at most this many, at most
 # this long after the first one arrived (a status shows this much later; nothing waits for it).
 SMS_RECEIPT_BATCH = env.int("SMS_RECEIPT_BATCH", default=500)

@@ -93,6 +93,7 @@ class SmppCarrier(Carrier):
                 response_timeout=v["response_timeout"], unreachable_after=v["unreachable_after"],
                 reconnect_backoff=v["reconnect_backoff"], reconnect_backoff_max=v["reconnect_backoff_max"], max_throttle_retries=v["throttle_retries"],
                 registered_delivery=v["registered_delivery"], on_receipts=self._on_receipts,
+                receipts_inline=True,  # our sink only appends to the receipt writer's buffer
             ).start()
             for _ in range(v["binds"])
         ]

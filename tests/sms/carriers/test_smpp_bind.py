@@ -319,7 +319,8 @@ def test_receipts_with_tlvs_smpplib_cannot_parse_are_still_read(make_bind, recei
         assert got[results[1].message_ids[0]].state == "undeliverable"
         smsc.wait_for(lambda s: s.stats["receipts_acked"] == 2 and not s.stats["receipt_errors"],
                       message="both receipts answered ESME_ROK")
-    assert "smpplib could not parse a deliver_sm" in caplog.text
+    # the bind reads deliver_sm itself (smpplib only for what it cannot read): no parse error logged
+    assert "cannot parse deliver_sm" not in caplog.text
 
 
 def test_receipt_arriving_before_the_submit_answer_still_reaches_the_callback(make_bind, receipts):
@@ -548,3 +549,61 @@ def test_standin_as_a_subprocess_records_messages(tmp_path, make_bind):
         out, _ = process.communicate(timeout=10)
     stopped = json.loads(out.splitlines()[-1])
     assert stopped["event"] == "stopped" and stopped["stats"]["messages"] == 2
+
+
+def test_the_hand_made_pdus_are_byte_for_byte_what_smpplib_makes():
+    """The hot path writes submit_sm and deliver_sm_resp without smpplib's per-field machinery, and
+    reads submit_sm_resp and deliver_sm itself: the same bytes, the same fields."""
+    from smpplib import smpp
+
+    from sms.carriers.smpp import bind as smpp_bind
+    from sms.carriers.smpp.encoding import encode_text
+
+    class Sequences:
+        sequence = 0
+
+        def next_sequence(self):
+            self.sequence += 1
+            return self.sequence
+
+    class Conn:
+        client = Sequences()
+
+    texts = ["Your code is 123456", "【品牌】您的验证码是：123456，请在10分钟内完成验证。" * 3, "x" * 300, ""]
+    sources = [("Brand", None, None), ("+8613800138000", None, None), ("10690000", None, None),
+               ("AVeryLongAlphanumericSenderName", 5, 0)]
+    for registered, service_type in ((1, ""), (0, "CMT")):
+        for text in texts:
+            for source, ton, npi in sources:
+                bind = SmppBind("127.0.0.1", 1, "smsp", "secret", source_addr=source, source_addr_ton=ton,
+                                source_addr_npi=npi, registered_delivery=registered, service_type=service_type)
+                encoded = encode_text(text)
+                for esm_class, short_message in encoded.short_messages(7):
+                    part = smpp_bind._Part(None, 0, 0, esm_class, short_message, encoded.data_coding, "8613800138000",
+                                           (bind.source_addr, bind.source_addr_ton, bind.source_addr_npi))
+                    seq, ours = bind._submit_pdu_bytes(Conn, part)
+                    theirs = bind._submit_pdu(Conn, part)
+                    theirs.sequence = seq
+                    assert ours == theirs.generate()
+    for command in ("deliver_sm_resp", "data_sm_resp"):
+        for status in (0, 0x08):
+            made = smpp.make_pdu(command, client=smpp_bind._PARSER, status=status)
+            made.sequence = 77
+            command_id = smpp_bind._DELIVER_SM if command == "deliver_sm_resp" else smpp_bind._DATA_SM
+            assert smpp_bind._HEADER.pack(17, command_id | 0x80000000, status, 77) + b"\x00" == made.generate()
+    resp = smpp.make_pdu("submit_sm_resp", client=smpp_bind._PARSER, message_id="5f3a9c")
+    resp.sequence = 3
+    assert resp.generate()[16:].split(b"\x00", 1)[0].decode("latin-1") == "5f3a9c"
+    receipt = smpp.make_pdu(
+        "deliver_sm", client=smpp_bind._PARSER, source_addr_ton=1, source_addr_npi=1, source_addr="8613800138000",
+        dest_addr_ton=5, dest_addr_npi=0, destination_addr="Brand", esm_class=0x04, data_coding=0,
+        short_message=b"id:5f3a9c sub:001 dlvrd:001 submit date:2612020101 done date:2612020101 stat:DELIVRD err:000 text:",
+        receipted_message_id="5f3a9c", message_state=2,
+    )
+    receipt.sequence = 9
+    raw = receipt.generate()
+    ours = smpp_bind._parse_deliver(raw)
+    theirs = smpp.parse_pdu(raw, client=smpp_bind._PARSER, allow_unknown_opt_params=True)
+    for field in ("source_addr", "destination_addr", "esm_class", "data_coding", "short_message", "message_state"):
+        assert smpp_bind._text(getattr(ours, field)) == smpp_bind._text(getattr(theirs, field)), field
+    assert smpp_bind._text(ours.receipted_message_id) == smpp_bind._text(theirs.receipted_message_id).strip("\x00")
