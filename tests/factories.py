@@ -47,6 +47,20 @@ class AccountFactory(DjangoModelFactory):
     email = factory.Faker("company_email")
 
 
+def staff_user(username: str, group, password: str | None = None, *, domain: str = "example.com"):
+    """A staff user in `group` (made once per test); without `password` it cannot log in (no PBKDF2
+    hash to make: tests that `force_login` it stay fast)."""
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User.objects.create_user(username=username, password=password, is_staff=True,
+                                        email=f"{username}@{domain}")
+        user.groups.add(group)
+    return user
+
+
 def set_balances(account, *, balance=None, gift=None, free_sms=None) -> None:
     """Give `account` exactly these balances (those given), through an adjustment in its ledger."""
     from decimal import Decimal

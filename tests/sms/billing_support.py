@@ -9,13 +9,12 @@ call failed does.
 import importlib
 from decimal import Decimal
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from accounts.services import money
 from sms.models import Message, MessageStatus
-from tests.factories import MessageFactory, set_balances
+from tests.factories import MessageFactory, set_balances, staff_user
 
 GROUP_MIGRATION = "sms.migrations.0006_billing_staff_group"
 
@@ -33,13 +32,7 @@ def billing_group() -> Group:
 
 def billing_staff(username: str = "billing", password: str | None = None):
     """A staff user of the Billing staff group; without `password` it cannot log in (`force_login` it)."""
-    User = get_user_model()
-    user = User.objects.filter(username=username).first()
-    if user is None:
-        user = User.objects.create_user(username=username, password=password, is_staff=True,
-                                        email=f"{username}@billing.example")
-        user.groups.add(billing_group())
-    return user
+    return staff_user(username, billing_group(), password, domain="billing.example")
 
 
 def no_free_quota(account) -> None:

@@ -2,10 +2,9 @@
 decided by an operator of the "Operators" group."""
 import importlib
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 
-from tests.factories import set_balances
+from tests.factories import set_balances, staff_user
 from templates_review import services
 from templates_review.models import Review
 
@@ -25,15 +24,8 @@ def operators_group() -> Group:
 
 
 def operator(username: str = "operator", password: str | None = None):
-    """A staff user of the Operators group (made once per test); without `password` it cannot log in
-    (no PBKDF2 hash to make: tests that do not log in stay fast)."""
-    User = get_user_model()
-    user = User.objects.filter(username=username).first()
-    if user is None:
-        user = User.objects.create_user(username=username, password=password, is_staff=True,
-                                        email=f"{username}@ops.example")
-        user.groups.add(operators_group())
-    return user
+    """A staff user of the Operators group (made once per test); without `password` it cannot log in."""
+    return staff_user(username, operators_group(), password, domain="ops.example")
 
 
 def fund(app, balance: str = "200") -> None:
