@@ -36,7 +36,6 @@ import hmac
 import json
 import logging
 import re
-import threading
 from datetime import datetime, timedelta, timezone
 
 from alibabacloud_dysmsapi20170525.client import Client as DysmsClient
@@ -44,12 +43,14 @@ from alibabacloud_dysmsapi20170525.models import SendSmsRequest
 from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
 from alibabacloud_tea_openapi.utils_models import Config
 from darabonba.runtime import RuntimeOptions
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed, JsonResponse
 
 from .base import Carrier, CarrierConfig, CarrierConfigError, CarrierReceipt, Outcome, OutboundMessage, SubmitResult
-from .http_support import RequestPool, check_known_params, int_param, masked, param, seconds_param, transport_failure
+from .http_support import (
+    CarrierFigures, RequestPool, check_known_params, int_param, masked, param, receipts_url, seconds_param,
+    transport_failure,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -150,10 +151,7 @@ class AliyunCarrier(Carrier):
         ))
         self._runtime = RuntimeOptions()
         self._pool = RequestPool(size=concurrency, thread_name=f"aliyun-{config.name}")
-        self._lock = threading.Lock()
-        self._counts = {"accepted": 0, "failed": 0, "unknown": 0}
-        self._last_error = ""
-        self._last_error_at: datetime | None = None
+        self._figures = CarrierFigures("Aliyun", config.name, logger)
         if not self._token:
             logger.warning("Aliyun carrier %s: no callback_token: every SmsReport push will be refused, "
                            "so no receipt will come", self._name)
@@ -200,10 +198,7 @@ class AliyunCarrier(Carrier):
                 ready.append(message)
                 requests_by_id[message.id] = prepared
         results += self._pool.run(ready, lambda m: self._send(m, requests_by_id[m.id]), journal)
-        for result in results:
-            with self._lock:
-                if result.outcome.value in self._counts:
-                    self._counts[result.outcome.value] += 1
+        self._figures.count(results)
         return results
 
     def _prepare(self, message: OutboundMessage) -> SendSmsRequest | SubmitResult:
@@ -236,15 +231,15 @@ class AliyunCarrier(Carrier):
             return self._refused(message, exc)
         except Exception as exc:
             outcome, text = transport_failure(exc, read_timeout=self._read_timeout)
-            return self._failed(message, outcome, "", text)
+            return self._figures.failed(message, outcome, "", text)
         body = response.body
         code = (body.code if body is not None else "") or ""
         if code == "OK":   # without a BizId (never seen) no receipt can be matched; it was taken all the same
             return SubmitResult(message.id, Outcome.ACCEPTED, (body.biz_id,) if body.biz_id else ())
         if not code:
-            return self._failed(message, Outcome.UNKNOWN, "", "an answer without Code: the message may have gone out")
+            return self._figures.failed(message, Outcome.UNKNOWN, "", "an answer without Code: the message may have gone out")
         text = body.message or ""
-        return self._failed(message, Outcome.FAILED, code, f"Aliyun {code}: {text}"[:255])
+        return self._figures.failed(message, Outcome.FAILED, code, f"Aliyun {code}: {text}"[:255])
 
     def _refused(self, message, exc: AlibabaCloudException) -> SubmitResult:
         """An answer with an error status (4xx: the API refused the request; 5xx: it failed)."""
@@ -252,17 +247,10 @@ class AliyunCarrier(Carrier):
         data = exc.data if isinstance(exc.data, dict) else {}
         code = exc.code if exc.code and exc.code != "None" else ""
         if status in _GATEWAY_LOST_ANSWER and not code:
-            return self._failed(message, Outcome.UNKNOWN, "",
+            return self._figures.failed(message, Outcome.UNKNOWN, "",
                                 f"HTTP {status} from a gateway in front of Aliyun: the message may have gone out")
         text = data.get("Message") or data.get("message") or f"HTTP {status}"
-        return self._failed(message, Outcome.FAILED, code, f"Aliyun {code or status}: {text}"[:255])
-
-    def _failed(self, message, outcome: Outcome, error_code: str, text: str) -> SubmitResult:
-        with self._lock:
-            self._last_error = f"{error_code} {text}".strip()
-            self._last_error_at = datetime.now(timezone.utc)
-        logger.warning("Aliyun carrier %s: message %s %s: %s", self._name, message.id, outcome.value, text)
-        return SubmitResult(message.id, outcome, error_code=error_code, error=text)
+        return self._figures.failed(message, Outcome.FAILED, code, f"Aliyun {code or status}: {text}"[:255])
 
     # --- receipts ------------------------------------------------------------------------------
 
@@ -291,24 +279,19 @@ class AliyunCarrier(Carrier):
 
     def callback_url(self) -> str:
         """The receiving address to set in Aliyun's console (SmsReport, HTTP batch push)."""
-        base = (getattr(settings, "SMS_CALLBACK_BASE_URL", "") or "").rstrip("/")
-        return f"{base}/carriers/{self._name}/receipts?token={self._token}" if base else ""
+        url = receipts_url(self._name)
+        return f"{url}?token={self._token}" if url else ""
 
     # --- state ---------------------------------------------------------------------------------
 
     def live_state(self) -> dict:
         url = self.callback_url()
-        with self._lock:
-            return {
-                "in_flight": self._pool.in_flight,
-                "concurrency": self._pool.size,
-                **self._counts,
-                "last_error": self._last_error,
-                "last_error_at": self._last_error_at.isoformat() if self._last_error_at else None,
-                "callback_url": url.replace(self._token, "…") if url and self._token else (url or None),
-                "callback_token": masked(self._token),
-                "closed": self._pool.closed,
-            }
+        return {
+            **self._figures.state(self._pool),
+            "callback_url": url.replace(self._token, "…") if url and self._token else (url or None),
+            "callback_token": masked(self._token),
+            "closed": self._pool.closed,
+        }
 
     def close(self) -> None:
         self._pool.close()

@@ -16,9 +16,11 @@ import queue
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 import requests
+from django.conf import settings
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NameResolutionError, NewConnectionError
 
 from .base import CarrierConfigError, Outcome, OutboundMessage, SubmitResult
@@ -251,6 +253,47 @@ def _os_error_text(reason: NewConnectionError) -> str:
 
 
 # --- params ----------------------------------------------------------------------------------------
+
+class CarrierFigures:
+    """What an HTTP carrier adapter shows of itself live (`live_state`): its submit results by outcome
+    and its last error, kept under one lock; `failed` records an error, logs it and makes its result."""
+
+    def __init__(self, label: str, name: str, log: logging.Logger):
+        self._label, self._name, self._log = label, name, log
+        self._lock = threading.Lock()
+        self._counts = {"accepted": 0, "failed": 0, "unknown": 0}
+        self._last_error = ""
+        self._last_error_at: datetime | None = None
+
+    def count(self, results: list[SubmitResult]) -> None:
+        with self._lock:
+            for result in results:
+                if result.outcome.value in self._counts:
+                    self._counts[result.outcome.value] += 1
+
+    def failed(self, message, outcome: Outcome, error_code: str, text: str) -> SubmitResult:
+        with self._lock:
+            self._last_error = f"{error_code} {text}".strip()
+            self._last_error_at = datetime.now(timezone.utc)
+        self._log.warning("%s carrier %s: message %s %s: %s", self._label, self._name, message.id, outcome.value, text)
+        return SubmitResult(message.id, outcome, error_code=error_code, error=text)
+
+    def state(self, pool: "RequestPool") -> dict:
+        with self._lock:
+            return {
+                "in_flight": pool.in_flight,
+                "concurrency": pool.size,
+                **self._counts,
+                "last_error": self._last_error,
+                "last_error_at": self._last_error_at.isoformat() if self._last_error_at else None,
+            }
+
+
+def receipts_url(carrier_name: str) -> str:
+    """Where carriers call back with receipts (SMS_CALLBACK_BASE_URL + /carriers/<name>/receipts), or ""."""
+    base = (getattr(settings, "SMS_CALLBACK_BASE_URL", "") or "").rstrip("/")
+    return f"{base}/carriers/{carrier_name}/receipts" if base else ""
+
 
 def check_known_params(params: Mapping[str, str], known: Mapping[str, str]) -> None:
     for name in params:

@@ -27,11 +27,9 @@ from __future__ import annotations
 import email.utils
 import logging
 import re
-import threading
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from requests.adapters import HTTPAdapter
@@ -43,7 +41,8 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from .base import Carrier, CarrierConfig, CarrierConfigError, CarrierReceipt, Outcome, OutboundMessage, SubmitResult
 from .http_support import (
-    RequestPool, check_known_params, http_url_param, int_param, masked, param, seconds_param, transport_failure,
+    CarrierFigures, RequestPool, check_known_params, http_url_param, int_param, masked, param, receipts_url,
+    seconds_param, transport_failure,
 )
 
 logger = logging.getLogger(__name__)
@@ -124,10 +123,7 @@ class TwilioCarrier(Carrier):
         self._calls = account.calls
         self._pool = RequestPool(size=concurrency, thread_name=f"twilio-{config.name}")
 
-        self._lock = threading.Lock()
-        self._counts = {"accepted": 0, "failed": 0, "unknown": 0}
-        self._last_error = ""
-        self._last_error_at: datetime | None = None
+        self._figures = CarrierFigures("Twilio", config.name, logger)
         self._said_no_callback = False
 
     # --- config --------------------------------------------------------------------------------
@@ -174,8 +170,7 @@ class TwilioCarrier(Carrier):
             else:
                 ready.append(message)
         results += self._pool.run(ready, lambda m: self._send(m, callback), journal)
-        for result in results:
-            self._count(result)
+        self._figures.count(results)
         return results
 
     def _refuse(self, message: OutboundMessage) -> SubmitResult | None:
@@ -207,35 +202,22 @@ class TwilioCarrier(Carrier):
         except (TwilioRestException, TwilioServiceException) as exc:
             return self._refused_by_twilio(message, exc)
         except TwilioException as exc:  # raised by the SDK before any request (e.g. a bad argument)
-            return self._failed(message, Outcome.FAILED, "", f"not sent: {type(exc).__name__}")
+            return self._figures.failed(message, Outcome.FAILED, "", f"not sent: {type(exc).__name__}")
         except Exception as exc:
             outcome, text = transport_failure(exc, read_timeout=self._read_timeout)
-            return self._failed(message, outcome, "", text)
+            return self._figures.failed(message, outcome, "", text)
 
     def _refused_by_twilio(self, message, exc) -> SubmitResult:
         status = int(getattr(exc, "status", 0) or 0)
         code = getattr(exc, "code", None)
         twilio_code = str(code) if code and code != status else ""
         if status in _GATEWAY_LOST_ANSWER and not twilio_code:
-            return self._failed(message, Outcome.UNKNOWN, "",
+            return self._figures.failed(message, Outcome.UNKNOWN, "",
                                 f"HTTP {status} from a gateway in front of Twilio: the message may have gone out")
         text = getattr(exc, "msg", None) or getattr(exc, "detail", None) or getattr(exc, "title", None) or ""
         text = str(text).removeprefix("Unable to create record: ")
         label = f"Twilio {twilio_code}" if twilio_code else f"Twilio HTTP {status}"
-        return self._failed(message, Outcome.FAILED, twilio_code, f"{label}: {text}"[:255])
-
-    def _failed(self, message, outcome: Outcome, error_code: str, text: str) -> SubmitResult:
-        with self._lock:
-            self._last_error = f"{error_code} {text}".strip()
-            self._last_error_at = datetime.now(timezone.utc)
-        logger.warning("Twilio carrier %s: message %s %s: %s", self._name, message.id, outcome.value, text)
-        return SubmitResult(message.id, outcome, error_code=error_code, error=text)
-
-    def _count(self, result: SubmitResult) -> None:
-        with self._lock:
-            key = result.outcome.value
-            if key in self._counts:
-                self._counts[key] += 1
+        return self._figures.failed(message, Outcome.FAILED, twilio_code, f"{label}: {text}"[:255])
 
     def twiml_for(self, message: OutboundMessage) -> str:
         """The call's TwiML: the code's digits, one by one ("1 2 3 4 5 6")."""
@@ -244,8 +226,7 @@ class TwilioCarrier(Carrier):
         return str(response)
 
     def _callback_url(self) -> str:
-        base = (getattr(settings, "SMS_CALLBACK_BASE_URL", "") or "").rstrip("/")
-        return f"{base}/carriers/{self._name}/receipts" if base else ""
+        return receipts_url(self._name)
 
     # --- receipts ------------------------------------------------------------------------------
 
@@ -292,17 +273,12 @@ class TwilioCarrier(Carrier):
     # --- state ---------------------------------------------------------------------------------
 
     def live_state(self) -> dict:
-        with self._lock:
-            return {
-                "in_flight": self._pool.in_flight,
-                "concurrency": self._pool.size,
-                **self._counts,
-                "last_error": self._last_error,
-                "last_error_at": self._last_error_at.isoformat() if self._last_error_at else None,
-                "callback_url": self._callback_url() or None,
-                "shared_key_secret": masked(self._shared_key_secret),
-                "closed": self._pool.closed,
-            }
+        return {
+            **self._figures.state(self._pool),
+            "callback_url": self._callback_url() or None,
+            "shared_key_secret": masked(self._shared_key_secret),
+            "closed": self._pool.closed,
+        }
 
     def close(self) -> None:
         self._pool.close()
