@@ -85,13 +85,12 @@ def unit_price(*, phone: str, channel: str) -> Decimal:
     return price
 
 
-def charge_message(*, app, message: Message, price: Decimal) -> money.Charge | None:
+def charge_message(*, app, message: Message, price: Decimal) -> money.Charge:
     """Charge the app's account for `message` in the accepting transaction (160 when it cannot pay,
     154 past the app's daily spend cap): the free domestic quota first, then the gift balance, then
-    the balance. smsplatform's own messages (its alerts) are free. When the charge takes the account
-    below its alert threshold, the alert goes out once the transaction commits."""
-    if app.account_id in platform_account_ids():
-        return None
+    the balance. (smsplatform's own alerts are written by `sms.balance_alerts` and never charged.)
+    When the charge takes the account below its alert threshold, the alert goes out once the
+    transaction commits."""
     parts = message.billed_parts if message.channel == Channel.SMS else 1
     paid = money.charge(
         account_id=app.account_id, app_id=app.pk, message_id=message.pk, parts=parts, unit_price=price,
@@ -104,16 +103,3 @@ def charge_message(*, app, message: Message, price: Decimal) -> money.Charge | N
         transaction.on_commit(lambda: send_low_balance_alert.delay(account_id))
     return paid
 
-
-_platform_ids: tuple[float, frozenset[int]] = (float("-inf"), frozenset())
-
-
-def platform_account_ids() -> frozenset[int]:
-    global _platform_ids
-    read_at, ids = _platform_ids
-    if time.monotonic() - read_at >= settings.APP_CACHE_SECONDS:
-        from accounts.models import Account
-
-        ids = frozenset(Account.objects.filter(is_platform=True).values_list("id", flat=True))
-        _platform_ids = (time.monotonic(), ids)
-    return ids
